@@ -1,0 +1,142 @@
+/*
+ * op.h - what an operator is to the engine.
+ *
+ * Every ONNX operator xaid runs is one struct xai_op_def in its own file under core/ops/,
+ * named xai_op_<file basename>; the build generates the registry from the file names, so
+ * adding an op touches that file only (plus its test).
+ *
+ * Life of an op inside a loaded model:
+ *   init      once at load: reads attributes and constant inputs (struct xai_node_def), checks
+ *             them, stores what it needs in an immutable params block. Every attribute must be
+ *             consumed with the xai_attr_* readers; one left unread is refused by the loader
+ *             with a message naming the node, the op and the attribute.
+ *   infer     output shapes from input shapes. `batch` is the run's batch size (the graph
+ *             input's first dimension), for ops whose folded constants depend on it.
+ *   scratch   floats of scratch memory forward or backward needs (NULL: none).
+ *   forward   computes outputs from inputs.
+ *   backward  ACCUMULATES (+=) the gradient of each input whose gin[i] is non-NULL, from the
+ *             gradients of the outputs. Only inputs in grad_mask are ever asked for.
+ *
+ * Params are read-only after init, so one model serves many threads at once.
+ */
+#ifndef XAI_OP_H
+#define XAI_OP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+#include "tensor.h"
+
+enum xai_dtype { XAI_F32 = 1, XAI_I64 = 7 };
+
+/* A constant known at load time: an initializer, a Constant node, or a folded subgraph.
+ * For int64 constants, batch[i] != 0 marks element i as proportional to the run's batch
+ * size: its value is i64[i] * batch (i64[i] holds the value for batch 1). */
+struct xai_const {
+    enum xai_dtype dtype;
+    struct xai_shape shape;
+    float *f;
+    int64_t *i64;
+    uint8_t *batch;
+};
+
+enum xai_attr_type {
+    XAI_ATTR_FLOAT = 1,
+    XAI_ATTR_INT = 2,
+    XAI_ATTR_STRING = 3,
+    XAI_ATTR_TENSOR = 4,
+    XAI_ATTR_FLOATS = 6,
+    XAI_ATTR_INTS = 7,
+};
+
+struct xai_attr {
+    char *name;
+    enum xai_attr_type type;
+    float f;
+    int64_t i;
+    char *s;
+    struct xai_const *t;
+    int n;
+    float *floats;
+    int64_t *ints;
+    bool used; /* set by the readers below; the loader refuses unread attributes */
+};
+
+/* What an op's init sees of one node. */
+struct xai_node_def {
+    const char *name;
+    const char *op_type;
+    int opset;
+    int n_attrs;
+    struct xai_attr *attrs;
+    int n_in;
+    const bool *in_present;                 /* false for an omitted optional input ("") */
+    const struct xai_const *const *in_const; /* non-NULL where the input is a constant */
+    const struct xai_shape *in_shape;       /* shapes at batch 1 (for present inputs) */
+    int n_out;
+};
+
+/* Attribute readers: fill *out (default when absent, if has_default) and mark the attribute
+ * used. Type mismatches and missing required attributes fail with a message naming the node. */
+xai_status xai_attr_int(const struct xai_node_def *nd, const char *name, int64_t def, int64_t *out,
+                        struct xai_err *err);
+xai_status xai_attr_float(const struct xai_node_def *nd, const char *name, float def, float *out,
+                          struct xai_err *err);
+/* String attribute; *out points into the node (valid during init only) or to def. */
+xai_status xai_attr_string(const struct xai_node_def *nd, const char *name, const char *def,
+                           const char **out, struct xai_err *err);
+/* Integer list; *n is the count (0 when absent). Copies at most max values into out. */
+xai_status xai_attr_ints(const struct xai_node_def *nd, const char *name, int64_t *out, int max,
+                         int *n, struct xai_err *err);
+xai_status xai_attr_floats(const struct xai_node_def *nd, const char *name, float *out, int max,
+                           int *n, struct xai_err *err);
+/* Fails naming the first attribute that init did not read (an unsupported attribute). */
+xai_status xai_attrs_check_used(const struct xai_node_def *nd, struct xai_err *err);
+/* Marks an attribute as accepted without reading it (e.g. one whose value is irrelevant). */
+void xai_attr_ignore(const struct xai_node_def *nd, const char *name);
+/* Reads a constant int64 input (e.g. Reshape's shape). Fails when the input is not constant. */
+xai_status xai_input_ints(const struct xai_node_def *nd, int idx, int64_t *out, uint8_t *batch,
+                          int max, int *n, struct xai_err *err);
+/* Reads a constant float scalar input, or def when the input is omitted. */
+xai_status xai_input_float(const struct xai_node_def *nd, int idx, float def, float *out,
+                           struct xai_err *err);
+
+/* Everything forward and backward see. in[i]/gin[i] follow the node's input order; in[i] is
+ * NULL for omitted inputs and for int64 constant inputs (consumed by init). */
+struct xai_op_run {
+    const void *p;
+    int n_in;
+    const struct xai_tensor *const *in;
+    int n_out;
+    const struct xai_tensor *const *out;
+    const struct xai_tensor *const *gout; /* gradient of each output; NULL where none flows */
+    const struct xai_tensor *const *gin;  /* accumulate into these; NULL where not wanted */
+    float *scratch;
+    int64_t batch;
+};
+
+struct xai_op_def {
+    const char *name;
+    int opset_min, opset_max;
+    unsigned grad_mask; /* bit i: backward can produce the gradient of input i */
+    xai_status (*init)(const struct xai_node_def *nd, void **params, struct xai_err *err);
+    void (*free_params)(void *params); /* NULL: free() */
+    xai_status (*infer)(const void *p, const struct xai_shape *in, int n_in, struct xai_shape *out,
+                        int n_out, int64_t batch, struct xai_err *err);
+    size_t (*scratch)(const void *p, const struct xai_shape *in, int n_in,
+                      const struct xai_shape *out);
+    void (*forward)(const struct xai_op_run *r);
+    void (*backward)(const struct xai_op_run *r);
+    /* Multiply-accumulates of one forward pass (NULL: counted as zero). */
+    int64_t (*macs)(const void *p, const struct xai_shape *in, int n_in,
+                    const struct xai_shape *out);
+};
+
+/* The registry: the op for an ONNX op_type at an opset, or NULL. */
+const struct xai_op_def *xai_op_find(const char *op_type, int opset);
+/* All registered ops (for tests and `xaid info --ops`). */
+const struct xai_op_def *const *xai_op_all(int *n);
+
+#endif

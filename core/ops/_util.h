@@ -1,0 +1,14 @@
+/* _util.h - small helpers shared by op files (not an op: names starting with '_' are skipped
+ * by the registry generator). */
+#ifndef XAI_OPS_UTIL_H
+#define XAI_OPS_UTIL_H
+
+#include "op.h"
+
+/* init for ops without attributes or constant inputs. */
+xai_status xai_op_init_none(const struct xai_node_def *nd, void **params, struct xai_err *err);
+/* infer for ops whose single output has the shape of input 0. */
+xai_status xai_op_infer_same(const void *p, const struct xai_shape *in, int n_in,
+                             struct xai_shape *out, int n_out, int64_t batch, struct xai_err *err);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * session.h - the executor: one session per worker thread runs a shared, immutable model.
+ *
+ * A session owns every mutable byte of a run: activations (kept for the backward pass),
+ * gradients and scratch. Buffers grow to the largest batch seen and are reused, so after the
+ * first run at a batch size nothing is allocated on the hot path.
+ *
+ * The four hooks attribution methods use, and nothing more:
+ *   1. read any intermediate tensor by its ONNX name      xai_session_tensor / _grad
+ *   2. seed the backward pass at any tensor                struct xai_grad_seed
+ *   3. replace the backward rule of an op kind for a run   struct xai_backward_opts.overrides
+ *   4. stop the backward pass at chosen tensors            struct xai_backward_opts.stop
+ */
+#ifndef XAI_SESSION_H
+#define XAI_SESSION_H
+
+#include "model.h"
+
+typedef struct xai_session xai_session;
+
+/* A replacement backward rule for every node of one op kind (e.g. "Relu"). The rule has the
+ * op's backward contract (accumulate into r->gin); user is passed through. */
+struct xai_grad_override {
+    const char *op_type;
+    void (*backward)(const struct xai_op_run *r, void *user);
+    void *user;
+};
+
+struct xai_backward_opts {
+    const struct xai_grad_override *overrides;
+    int n_overrides;
+    const int *stop; /* value indices: they receive their gradient, nothing below them runs */
+    int n_stop;
+};
+
+/* The gradient that enters the backward pass at one value (same shape as the value). */
+struct xai_grad_seed {
+    int value;
+    const struct xai_tensor *grad;
+};
+
+xai_status xai_session_new(const xai_model *m, xai_session **out, struct xai_err *err);
+void xai_session_free(xai_session *s);
+const xai_model *xai_session_model(const xai_session *s);
+
+/* Runs the forward pass on input (shape [N, ...] matching the model input but for N). */
+xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input,
+                               struct xai_err *err);
+/* Runs the backward pass from the seeds after a forward pass. opts may be NULL. */
+xai_status xai_session_backward(xai_session *s, const struct xai_grad_seed *seeds, int n_seeds,
+                                const struct xai_backward_opts *opts, struct xai_err *err);
+
+/* Value of the last forward pass, by index or ONNX name (NULL when unknown). */
+const struct xai_tensor *xai_session_value(const xai_session *s, int value);
+const struct xai_tensor *xai_session_tensor(const xai_session *s, const char *name);
+/* Gradient of the last backward pass (NULL when none reached that value). */
+const struct xai_tensor *xai_session_grad(const xai_session *s, int value);
+/* First model output of the last forward pass. */
+const struct xai_tensor *xai_session_output(const xai_session *s, int i);
+/* Bytes currently held by the session's buffers. */
+size_t xai_session_bytes(const xai_session *s);
+
+#endif

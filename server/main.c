@@ -1,0 +1,30 @@
+/* main.c - the xaid command line: subcommands dispatch to cli_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xaid <command> [options]\n\n"
+               "commands:\n"
+               "  info FILE.onnx|DIR       layers, shapes, parameters and FLOPs of a model\n"
+               "  predict --model DIR|FILE --input FILE.bin --shape N,C,H,W\n"
+               "                           run the model on a raw float32 tensor\n"
+               "  serve                    start the HTTP service (not built yet)\n"
+               "  help                     this text\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "info")) return cli_info(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "predict")) return cli_predict(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve")) return cli_serve(argc - 1, argv + 1);
+    fprintf(stderr, "xaid: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
