@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "blas_tune.h"
 #include "session.h"
 
 static double now_ms(void)
@@ -58,6 +59,7 @@ static void print_times(const char *key, double *t, int n)
 
 int main(int argc, char **argv)
 {
+    xai_blas_tune(argv);
     if (argc != 4) {
         fprintf(stderr, "usage: bench_engine MODEL.onnx BATCH REPEATS\n");
         return 2;
@@ -92,7 +94,8 @@ int main(int argc, char **argv)
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"impl\": \"xaid\", \"batch\": %d, \"threads\": %d, ", batch, openblas_get_num_threads());
+    printf("{\"impl\": \"xaid\", \"batch\": %d, \"threads\": %d, ", batch,
+           openblas_get_num_threads());
     print_times("forward", tf, reps);
     print_times("forward_grad", tb, reps);
     printf("\"gflop\": %.4f, \"peak_rss_mb\": %.1f}\n", 2e-9 * (double)xai_model_macs(m) * batch,

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "blas_tune.h"
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -20,6 +22,7 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+    xai_blas_tune(argv);
     int n = argc > 1 ? atoi(argv[1]) : 1536, reps = argc > 2 ? atoi(argv[2]) : 7;
     if (n < 16 || n > 8192 || reps < 1 || reps > 100) return 2;
     float *a = malloc(sizeof(float) * (size_t)n * n), *b = malloc(sizeof(float) * (size_t)n * n),

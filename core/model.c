@@ -23,8 +23,10 @@ void xai_model_free(xai_model *m)
     for (int i = 0; m->nodes && i < m->n_nodes; i++) {
         struct xai_node *n = &m->nodes[i];
         if (n->params) {
-            if (n->op && n->op->free_params) n->op->free_params(n->params);
-            else free(n->params);
+            if (n->op && n->op->free_params)
+                n->op->free_params(n->params);
+            else
+                free(n->params);
         }
         free(n->name);
         free(n->in);
@@ -57,8 +59,10 @@ xai_status xai_model_infer(const xai_model *m, int64_t batch, struct xai_shape *
             return xai_fail(err, XAI_UNSUPPORTED, "node '%s' has too many inputs or outputs",
                             n->name);
         for (int i = 0; i < n->n_in; i++)
-            if (n->in[i] >= 0) in[i] = out[n->in[i]];
-            else memset(&in[i], 0, sizeof in[i]);
+            if (n->in[i] >= 0)
+                in[i] = out[n->in[i]];
+            else
+                memset(&in[i], 0, sizeof in[i]);
         xai_status st = n->op->infer(n->params, in, n->n_in, o, n->n_out, batch, err);
         if (st) return st;
         for (int j = 0; j < n->n_out; j++) out[n->out[j]] = o[j];
@@ -74,8 +78,10 @@ int64_t xai_model_macs(const xai_model *m)
         if (!n->op->macs || n->n_in > 16 || n->n_out > 8) continue;
         struct xai_shape in[16], o[8];
         for (int i = 0; i < n->n_in; i++)
-            if (n->in[i] >= 0) in[i] = m->values[n->in[i]].shape;
-            else memset(&in[i], 0, sizeof in[i]);
+            if (n->in[i] >= 0)
+                in[i] = m->values[n->in[i]].shape;
+            else
+                memset(&in[i], 0, sizeof in[i]);
         for (int j = 0; j < n->n_out; j++) o[j] = m->values[n->out[j]].shape;
         total += n->op->macs(n->params, in, n->n_in, o);
     }

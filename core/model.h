@@ -60,8 +60,7 @@ void xai_const_free(struct xai_const *c);
 
 /* Loads an ONNX file. On failure returns a status and a message naming what was wrong. */
 xai_status xai_model_load(const char *path, xai_model **out, struct xai_err *err);
-xai_status xai_model_load_buffer(const void *buf, size_t len, xai_model **out,
-                                 struct xai_err *err);
+xai_status xai_model_load_buffer(const void *buf, size_t len, xai_model **out, struct xai_err *err);
 void xai_model_free(xai_model *m);
 
 /* Index of the value with this ONNX name, or -1. */

@@ -72,9 +72,9 @@ struct xai_node_def {
     int n_attrs;
     struct xai_attr *attrs;
     int n_in;
-    const bool *in_present;                 /* false for an omitted optional input ("") */
+    const bool *in_present;                  /* false for an omitted optional input ("") */
     const struct xai_const *const *in_const; /* non-NULL where the input is a constant */
-    const struct xai_shape *in_shape;       /* shapes at batch 1 (for present inputs) */
+    const struct xai_shape *in_shape;        /* shapes at batch 1 (for present inputs) */
     int n_out;
 };
 

@@ -67,7 +67,8 @@ xai_status xai_attr_ints(const struct xai_node_def *nd, const char *name, int64_
     if (!a) return XAI_OK;
     if (a->type != XAI_ATTR_INTS) return wrong_type(nd, name, "a list of ints", err);
     if (a->n > max)
-        return xai_fail(err, XAI_UNSUPPORTED, "node '%s' (%s): attribute '%s' has %d values, at most %d supported",
+        return xai_fail(err, XAI_UNSUPPORTED,
+                        "node '%s' (%s): attribute '%s' has %d values, at most %d supported",
                         nd->name, nd->op_type, name, a->n, max);
     a->used = true;
     memcpy(out, a->ints, sizeof(int64_t) * (size_t)a->n);
@@ -83,7 +84,8 @@ xai_status xai_attr_floats(const struct xai_node_def *nd, const char *name, floa
     if (!a) return XAI_OK;
     if (a->type != XAI_ATTR_FLOATS) return wrong_type(nd, name, "a list of floats", err);
     if (a->n > max)
-        return xai_fail(err, XAI_UNSUPPORTED, "node '%s' (%s): attribute '%s' has %d values, at most %d supported",
+        return xai_fail(err, XAI_UNSUPPORTED,
+                        "node '%s' (%s): attribute '%s' has %d values, at most %d supported",
                         nd->name, nd->op_type, name, a->n, max);
     a->used = true;
     memcpy(out, a->floats, sizeof(float) * (size_t)a->n);
@@ -104,19 +106,23 @@ xai_status xai_input_ints(const struct xai_node_def *nd, int idx, int64_t *out, 
     if (idx >= nd->n_in || !nd->in_present[idx]) return XAI_OK;
     const struct xai_const *c = nd->in_const[idx];
     if (!c || c->dtype != XAI_I64)
-        return xai_fail(err, XAI_UNSUPPORTED,
-                        "node '%s' (%s): input %d must be a constant int64 tensor known at load time",
-                        nd->name, nd->op_type, idx);
+        return xai_fail(
+            err, XAI_UNSUPPORTED,
+            "node '%s' (%s): input %d must be a constant int64 tensor known at load time", nd->name,
+            nd->op_type, idx);
     int64_t cnt = xai_shape_numel(&c->shape);
     if (cnt > max)
-        return xai_fail(err, XAI_UNSUPPORTED, "node '%s' (%s): input %d has %lld values, at most %d supported",
-                        nd->name, nd->op_type, idx, (long long)cnt, max);
+        return xai_fail(err, XAI_UNSUPPORTED,
+                        "node '%s' (%s): input %d has %lld values, at most %d supported", nd->name,
+                        nd->op_type, idx, (long long)cnt, max);
     for (int64_t i = 0; i < cnt; i++) {
         out[i] = c->i64[i];
-        if (batch) batch[i] = c->batch ? c->batch[i] : 0;
+        if (batch)
+            batch[i] = c->batch ? c->batch[i] : 0;
         else if (c->batch && c->batch[i])
             return xai_fail(err, XAI_UNSUPPORTED,
-                            "node '%s' (%s): input %d depends on the batch size, which this op does not support",
+                            "node '%s' (%s): input %d depends on the batch size, which this op "
+                            "does not support",
                             nd->name, nd->op_type, idx);
     }
     *n = (int)cnt;

@@ -104,7 +104,8 @@ static xai_status check_input(const xai_model *m, const struct xai_tensor *in, s
                         (long long)m->fixed_batch, (long long)in->shape.d[0]);
     if (!ok) {
         char a[96], b[96];
-        return xai_fail(err, XAI_SHAPE_MISMATCH, "input has shape %s, the model expects %s (any batch)",
+        return xai_fail(err, XAI_SHAPE_MISMATCH,
+                        "input has shape %s, the model expects %s (any batch)",
                         xai_shape_str(&in->shape, a, sizeof a), xai_shape_str(want, b, sizeof b));
     }
     return XAI_OK;
@@ -116,8 +117,8 @@ static void bind_run(xai_session *s, const struct xai_node *n, struct xai_op_run
         int v = n->in[i];
         bool present = v >= 0 && s->vals[v].data;
         s->pin[i] = present ? &s->vals[v] : NULL;
-        s->pgin[i] = grads && present && s->flow[v] && (n->op->grad_mask >> i & 1u) ? &s->grads[v]
-                                                                                    : NULL;
+        s->pgin[i] =
+            grads && present && s->flow[v] && (n->op->grad_mask >> i & 1u) ? &s->grads[v] : NULL;
     }
     for (int i = 0; i < n->n_out; i++) {
         s->pout[i] = &s->vals[n->out[i]];
@@ -141,8 +142,10 @@ static size_t node_scratch(const xai_session *s, const struct xai_node *n)
     struct xai_shape in[16], out[8];
     int ni = n->n_in < 16 ? n->n_in : 16, no = n->n_out < 8 ? n->n_out : 8;
     for (int i = 0; i < ni; i++)
-        if (n->in[i] >= 0) in[i] = s->shapes[n->in[i]];
-        else memset(&in[i], 0, sizeof in[i]);
+        if (n->in[i] >= 0)
+            in[i] = s->shapes[n->in[i]];
+        else
+            memset(&in[i], 0, sizeof in[i]);
     for (int i = 0; i < no; i++) out[i] = s->shapes[n->out[i]];
     return n->op->scratch(n->params, in, ni, out);
 }
@@ -173,8 +176,7 @@ static xai_status bind_values(xai_session *s, const struct xai_tensor *input, st
     return XAI_OK;
 }
 
-xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input,
-                               struct xai_err *err)
+xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input, struct xai_err *err)
 {
     const xai_model *m = s->m;
     s->forward_done = false;
@@ -256,8 +258,9 @@ static xai_status check_seeds(const xai_session *s, const struct xai_grad_seed *
             return xai_fail(err, XAI_INVALID_ARGUMENT, "backward seed %d names no tensor", i);
         if (!xai_shape_eq(&seeds[i].grad->shape, &s->shapes[v])) {
             char a[96], b[96];
-            return xai_fail(err, XAI_SHAPE_MISMATCH, "seed for '%s' has shape %s, the tensor has %s",
-                            s->m->values[v].name, xai_shape_str(&seeds[i].grad->shape, a, sizeof a),
+            return xai_fail(err, XAI_SHAPE_MISMATCH,
+                            "seed for '%s' has shape %s, the tensor has %s", s->m->values[v].name,
+                            xai_shape_str(&seeds[i].grad->shape, a, sizeof a),
                             xai_shape_str(&s->shapes[v], b, sizeof b));
         }
     }
@@ -283,8 +286,10 @@ xai_status xai_session_backward(xai_session *s, const struct xai_grad_seed *seed
         for (int i = 0; i < n->n_in; i++) any_in |= r.gin[i] != NULL;
         if (!any_in) continue;
         const struct xai_grad_override *ov = find_override(opts, n->op->name);
-        if (ov) ov->backward(&r, ov->user);
-        else n->op->backward(&r);
+        if (ov)
+            ov->backward(&r, ov->user);
+        else
+            n->op->backward(&r);
     }
     return XAI_OK;
 }

@@ -44,8 +44,7 @@ void xai_session_free(xai_session *s);
 const xai_model *xai_session_model(const xai_session *s);
 
 /* Runs the forward pass on input (shape [N, ...] matching the model input but for N). */
-xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input,
-                               struct xai_err *err);
+xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input, struct xai_err *err);
 /* Runs the backward pass from the seeds after a forward pass. opts may be NULL. */
 xai_status xai_session_backward(xai_session *s, const struct xai_grad_seed *seeds, int n_seeds,
                                 const struct xai_backward_opts *opts, struct xai_err *err);

@@ -67,8 +67,10 @@ static int parse_shape(const char *s, struct xai_shape *out)
         long long v = strtoll(s, &end, 10);
         if (end == s || errno || v <= 0 || v > (1 << 20) || out->ndim >= XAI_MAX_DIMS) return -1;
         out->d[out->ndim++] = v;
-        if (*end == ',') end++;
-        else if (*end) return -1;
+        if (*end == ',')
+            end++;
+        else if (*end)
+            return -1;
         s = end;
     }
     return out->ndim ? 0 : -1;
@@ -98,7 +100,8 @@ static void print_output(const struct xai_tensor *t, const char *name)
     int64_t n = xai_shape_numel(&t->shape);
     char sh[128];
     printf("%s %s\n", name, xai_shape_str(&t->shape, sh, sizeof sh));
-    for (int64_t i = 0; i < n; i++) printf("%.9g%s", t->data[i], (i + 1) % 8 && i + 1 < n ? " " : "\n");
+    for (int64_t i = 0; i < n; i++)
+        printf("%.9g%s", t->data[i], (i + 1) % 8 && i + 1 < n ? " " : "\n");
 }
 
 static int run_predict(xai_model *m, const struct xai_tensor *x, const char *out_path)
@@ -132,11 +135,16 @@ int cli_predict(int argc, char **argv)
 {
     const char *model = NULL, *input = NULL, *shape = NULL, *out = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--model")) model = argv[i + 1];
-        else if (!strcmp(argv[i], "--input")) input = argv[i + 1];
-        else if (!strcmp(argv[i], "--shape")) shape = argv[i + 1];
-        else if (!strcmp(argv[i], "--out")) out = argv[i + 1];
-        else model = NULL, i = argc;
+        if (!strcmp(argv[i], "--model"))
+            model = argv[i + 1];
+        else if (!strcmp(argv[i], "--input"))
+            input = argv[i + 1];
+        else if (!strcmp(argv[i], "--shape"))
+            shape = argv[i + 1];
+        else if (!strcmp(argv[i], "--out"))
+            out = argv[i + 1];
+        else
+            model = NULL, i = argc;
     }
     struct xai_shape sh;
     if (!model || !input || !shape || parse_shape(shape, &sh)) {

@@ -192,8 +192,8 @@ struct runner {
 
 static void run_forward(struct runner *r)
 {
-    struct xai_op_run run = {r->params, r->b->n_in, r->pin, r->c->n_out, r->pout, r->pgout,
-                             r->pgin, r->scratch, r->b->shapes[0].d[0]};
+    struct xai_op_run run = {r->params, r->b->n_in, r->pin,     r->c->n_out,         r->pout,
+                             r->pgout,  r->pgin,    r->scratch, r->b->shapes[0].d[0]};
     r->op->forward(&run);
 }
 
@@ -220,8 +220,8 @@ static int check_input(struct runner *r, int i)
     r->tgin[i].data = g;
     r->pgin[i] = &r->tgin[i];
     run_forward(r);
-    struct xai_op_run run = {r->params, b->n_in, r->pin, r->c->n_out, r->pout, r->pgout,
-                             r->pgin, r->scratch, b->shapes[0].d[0]};
+    struct xai_op_run run = {r->params, b->n_in, r->pin,     r->c->n_out,      r->pout,
+                             r->pgout,  r->pgin, r->scratch, b->shapes[0].d[0]};
     r->op->backward(&run);
     r->pgin[i] = NULL;
     double maxg = 1e-3;
@@ -263,8 +263,8 @@ static int run_case(const struct op_case *c)
     r.op = xai_op_find(c->op_type, c->opset);
     int fails = 0;
     struct xai_err err = {{0}};
-    struct xai_node_def nd = {c->label, c->op_type, c->opset, b.n_attrs, b.attrs, b.n_in,
-                              b.present, b.cptr, b.shapes, c->n_out};
+    struct xai_node_def nd = {c->label, c->op_type, c->opset, b.n_attrs, b.attrs,
+                              b.n_in,   b.present,  b.cptr,   b.shapes,  c->n_out};
     if (!r.op) {
         fprintf(stderr, "  %s: op %s not registered at opset %d\n", c->label, c->op_type, c->opset);
         fails = 1;
@@ -310,8 +310,10 @@ static int run_case(const struct op_case *c)
         }
     }
     if (r.params) {
-        if (r.op->free_params) r.op->free_params(r.params);
-        else free(r.params);
+        if (r.op->free_params)
+            r.op->free_params(r.params);
+        else
+            free(r.params);
     }
     for (int i = 0; i < b.n_in; i++) {
         free(b.data[i]);
@@ -340,8 +342,10 @@ int main(int argc, char **argv)
             if (only && strcmp(only, c->op_type) != 0) continue;
             int f = run_case(c);
             printf("%s %s\n", f ? "FAIL" : "ok  ", c->label);
-            if (f) failed++;
-            else passed++;
+            if (f)
+                failed++;
+            else
+                passed++;
         }
     }
     printf("%d passed, %d failed\n", passed, failed);
