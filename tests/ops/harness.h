@@ -29,6 +29,7 @@ struct case_in {
 
 #define CASE_AWAY_FROM_ZERO 1u /* redraw data values with |x| < 0.05 (kinks at 0) */
 #define CASE_DISTINCT 2u       /* spread data values apart (max/min ties) */
+#define CASE_POSITIVE 4u       /* draw data from [0.5, 1.5] instead of [-1, 1] (Div, Sqrt, Pow) */
 
 struct op_case {
     const char *label;
@@ -38,6 +39,7 @@ struct op_case {
     struct case_in in[8];
     int n_out;
     unsigned flags;
+    const char *kinks; /* optional, "-0.5,0.5": redraw data values within 0.05 of these points */
 };
 
 #endif

@@ -119,19 +119,34 @@ static void parse_attrs(const char *text, struct built *b)
     }
 }
 
-static float draw(unsigned flags)
+struct draw_rule {
+    unsigned flags;
+    int n_kinks;
+    double kinks[16];
+};
+
+static bool near_kink(const struct draw_rule *dr, float v)
+{
+    for (int k = 0; k < dr->n_kinks; k++)
+        if (fabs((double)v - dr->kinks[k]) < 0.05) return true;
+    return false;
+}
+
+static float draw(const struct draw_rule *dr)
 {
     for (;;) {
         float v = (float)(rnd() * 2.0 - 1.0);
-        if ((flags & CASE_AWAY_FROM_ZERO) && fabsf(v) < 0.05f) continue;
+        if (dr->flags & CASE_POSITIVE) v = v * 0.5f + 1.0f;
+        if ((dr->flags & CASE_AWAY_FROM_ZERO) && fabsf(v) < 0.05f) continue;
+        if (near_kink(dr, v)) continue;
         return v;
     }
 }
 
-static void fill_data(float *d, int64_t n, unsigned flags)
+static void fill_data(float *d, int64_t n, const struct draw_rule *dr)
 {
-    for (int64_t i = 0; i < n; i++) d[i] = draw(flags);
-    if (flags & CASE_DISTINCT) {
+    for (int64_t i = 0; i < n; i++) d[i] = draw(dr);
+    if (dr->flags & CASE_DISTINCT) {
         /* a shuffled ramp: every value at least 0.02 from every other */
         for (int64_t i = 0; i < n; i++) d[i] = (float)(i - n / 2) * 0.02f;
         for (int64_t i = n - 1; i > 0; i--) {
@@ -145,6 +160,10 @@ static void fill_data(float *d, int64_t n, unsigned flags)
 
 static int build_inputs(const struct op_case *c, struct built *b)
 {
+    struct draw_rule data_rule = {c->flags, 0, {0}}, const_rule = {0, 0, {0}};
+    int isf_k = 0;
+    if (c->kinks && (data_rule.n_kinks = parse_list(c->kinks, data_rule.kinks, 16, &isf_k)) < 0)
+        return -1;
     for (int i = 0; i < 8 && c->in[i].kind != IN_END; i++) {
         const struct case_in *ci = &c->in[i];
         b->n_in = i + 1;
@@ -169,7 +188,7 @@ static int build_inputs(const struct op_case *c, struct built *b)
                 int isf = 0, m = parse_list(ci->values, vals, 256, &isf);
                 for (int64_t j = 0; j < n; j++) b->data[i][j] = (float)vals[m ? j % m : 0];
             } else {
-                fill_data(b->data[i], n, ci->kind == IN_DATA ? c->flags : 0);
+                fill_data(b->data[i], n, ci->kind == IN_DATA ? &data_rule : &const_rule);
             }
             k->dtype = XAI_F32;
             k->f = b->data[i];
