@@ -1,0 +1,104 @@
+/* average_pool.c - AveragePool: the mean over each window. The divisor counts the taps inside
+ * the input (count_include_pad = 0) or inside the padded input (count_include_pad = 1); the
+ * part of a ceil_mode window beyond the end padding is never counted. Geometry: _pool.h.
+ * dilations (opset 19) is accepted as well. */
+#include <stdlib.h>
+
+#include "_layout.h"
+#include "_pool.h"
+
+struct params {
+    struct xai_pool_attrs a;
+    bool include_pad;
+};
+
+static xai_status init(const struct xai_node_def *nd, void **params, struct xai_err *err)
+{
+    struct params q;
+    int64_t cip;
+    xai_status st = xai_lay_check_io(nd, err);
+    if (st || (st = xai_pool_read(nd, &q.a, err)) ||
+        (st = xai_attr_int(nd, "count_include_pad", 0, &cip, err)))
+        return st;
+    if (cip != 0 && cip != 1) return xai_lay_refuse(nd, "count_include_pad", "must be 0 or 1", err);
+    q.include_pad = cip == 1;
+    struct params *p = malloc(sizeof *p);
+    if (!p) return xai_fail(err, XAI_NO_MEMORY, "out of memory");
+    *p = q;
+    *params = p;
+    return XAI_OK;
+}
+
+static xai_status infer(const void *p, const struct xai_shape *in, int n_in, struct xai_shape *out,
+                        int n_out, int64_t batch, struct xai_err *err)
+{
+    const struct params *q = p;
+    return xai_pool_infer("AveragePool", &q->a, &in[0], &out[0], err);
+}
+
+struct ctx {
+    const struct xai_pool_geom *g;
+    bool include_pad;
+    int64_t isz, osz; /* elements per plane */
+    const float *x, *gy;
+    float *y, *gx;
+};
+
+static void forward_one(void *c, int64_t p, int64_t o, const struct xai_pool_win *w)
+{
+    struct ctx *k = c;
+    int64_t n = xai_pool_count(w, k->include_pad);
+    float s = xai_pool_sum(k->x + p * k->isz, k->g, w);
+    k->y[p * k->osz + o] = n > 0 ? s / (float)n : 0.f;
+}
+
+static void backward_one(void *c, int64_t p, int64_t o, const struct xai_pool_win *w)
+{
+    struct ctx *k = c;
+    int64_t n = xai_pool_count(w, k->include_pad);
+    if (n > 0) xai_pool_spread(k->gx + p * k->isz, k->g, w, k->gy[p * k->osz + o] / (float)n);
+}
+
+static void run(const struct xai_op_run *r, bool back)
+{
+    const struct params *q = r->p;
+    struct xai_pool_geom g;
+    if (xai_pool_geom("AveragePool", &q->a, &r->in[0]->shape, &g, NULL)) return;
+    struct ctx k = {&g,
+                    q->include_pad,
+                    g.in[0] * g.in[1] * g.in[2],
+                    g.out[0] * g.out[1] * g.out[2],
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL};
+    if (back) {
+        k.gy = r->gout[0]->data;
+        k.gx = r->gin[0]->data;
+    } else {
+        k.x = r->in[0]->data;
+        k.y = r->out[0]->data;
+    }
+    xai_pool_visit(&g, back ? backward_one : forward_one, &k);
+}
+
+static void forward(const struct xai_op_run *r)
+{
+    run(r, false);
+}
+
+static void backward(const struct xai_op_run *r)
+{
+    if (r->gout[0] && r->gin[0]) run(r, true);
+}
+
+const struct xai_op_def xai_op_average_pool = {
+    .name = "AveragePool",
+    .opset_min = 1,
+    .opset_max = 21,
+    .grad_mask = 1u,
+    .init = init,
+    .infer = infer,
+    .forward = forward,
+    .backward = backward,
+};

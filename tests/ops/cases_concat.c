@@ -1,0 +1,26 @@
+#include "harness.h"
+
+const struct op_case xai_cases_concat[] = {
+    {"Concat axis 1, 3 inputs",
+     "Concat",
+     13,
+     "axis=1",
+     {{IN_DATA, "2,1,3", NULL}, {IN_DATA, "2,2,3", NULL}, {IN_DATA, "2,3,3", NULL}},
+     1,
+     0},
+    {"Concat axis -1, 3 inputs",
+     "Concat",
+     13,
+     "axis=-1",
+     {{IN_DATA, "2,3,1", NULL}, {IN_DATA, "2,3,2", NULL}, {IN_DATA, "2,3,4", NULL}},
+     1,
+     0},
+    {"Concat axis 0 with a constant",
+     "Concat",
+     11,
+     "axis=0",
+     {{IN_DATA, "2,3", NULL}, {IN_CONST, "1,3", "1,2,3"}, {IN_DATA, "1,3", NULL}},
+     1,
+     0},
+    {0},
+};
