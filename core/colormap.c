@@ -51,13 +51,15 @@ xai_status xai_colormap_parse(const char *name, enum xai_colormap *out, struct x
                     name ? name : "(null)");
 }
 
+int xai_colormap_index(float t)
+{
+    if (t >= 1.0f) return 255;
+    if (t > 0.0f) return (int)(t * 256.0f);
+    return 0; /* also NaN */
+}
+
 void xai_colormap_rgb(enum xai_colormap cm, float t, uint8_t rgb[3])
 {
     const uint8_t(*lut)[3] = known(cm) ? colormaps[cm].lut : colormaps[XAI_CMAP_GRAY].lut;
-    int i = 0;
-    if (t >= 1.0f)
-        i = 255;
-    else if (t > 0.0f)
-        i = (int)(t * 256.0f);
-    memcpy(rgb, lut[i], 3);
+    memcpy(rgb, lut[xai_colormap_index(t)], 3);
 }

@@ -35,7 +35,7 @@ static uint8_t to_byte(float v)
 
 uint8_t xai_render_display_byte(float v, float max_value)
 {
-    return to_byte(v / max_value * 255.0f);
+    return to_byte(v * (255.0f / max_value));
 }
 
 void xai_render_heatmap_rgba(const float *t, const uint8_t *mask, int width, int height,
@@ -56,10 +56,21 @@ static xai_status check_overlay(const struct xai_image *img, const struct xai_re
         (img->channels != 1 && img->channels != 3) || !(img->max_value > 0.0f))
         return xai_fail(err, XAI_INVALID_ARGUMENT, "overlay: not a valid image (%dx%d, %d ch)",
                         img->width, img->height, img->channels);
+    if (!xai_colormap_lut(o->cmap))
+        return xai_fail(err, XAI_INVALID_ARGUMENT, "overlay: unknown colormap %d", (int)o->cmap);
     if (!(o->opacity >= 0.0f && o->opacity <= 1.0f))
         return xai_fail(err, XAI_INVALID_ARGUMENT, "overlay: opacity %g (0 to 1 allowed)",
                         o->opacity);
     return XAI_OK;
+}
+
+/* One overlay pixel: src has ch samples, k scales them to display bytes. */
+static void blend(const float *src, int ch, float k, const uint8_t *col, float a, uint8_t *rgb)
+{
+    for (int c = 0; c < 3; c++) {
+        float base = to_byte(src[ch == 1 ? 0 : c] * k);
+        rgb[c] = to_byte((1.0f - a) * base + a * col[c]);
+    }
 }
 
 xai_status xai_render_overlay_rgb(const struct xai_image *img, const float *t, const uint8_t *mask,
@@ -68,18 +79,14 @@ xai_status xai_render_overlay_rgb(const struct xai_image *img, const float *t, c
 {
     xai_status st = check_overlay(img, o, err);
     if (st != XAI_OK) return st;
+    const uint8_t(*lut)[3] = xai_colormap_lut(o->cmap);
     size_t n = (size_t)img->width * (size_t)img->height;
     int ch = img->channels;
-    for (size_t i = 0; i < n; i++, rgb += 3) {
-        uint8_t col[3];
-        xai_colormap_rgb(o->cmap, t[i], col);
+    float k = 255.0f / img->max_value;
+    for (size_t i = 0; i < n; i++) {
         float a = (mask && !mask[i]) ? 0.0f : o->opacity;
         if (o->value_alpha) a *= xai_render_alpha(t[i], o->signed_map);
-        for (int c = 0; c < 3; c++) {
-            float base =
-                xai_render_display_byte(img->data[i * ch + (ch == 1 ? 0 : c)], img->max_value);
-            rgb[c] = to_byte((1.0f - a) * base + a * col[c]);
-        }
+        blend(img->data + i * ch, ch, k, lut[xai_colormap_index(t[i])], a, rgb + i * 3);
     }
     return XAI_OK;
 }
@@ -89,10 +96,12 @@ static xai_status no_pixels(int w, int h, int ch, struct xai_err *err)
     return xai_fail(err, XAI_NO_MEMORY, "render: out of memory for %dx%dx%d pixels", w, h, ch);
 }
 
-static xai_status check_size(int width, int height, struct xai_err *err)
+static xai_status check_size(int width, int height, enum xai_colormap cm, struct xai_err *err)
 {
     if (width < 1 || height < 1)
         return xai_fail(err, XAI_INVALID_ARGUMENT, "render: empty size %dx%d", width, height);
+    if (!xai_colormap_lut(cm))
+        return xai_fail(err, XAI_INVALID_ARGUMENT, "render: unknown colormap %d", (int)cm);
     return XAI_OK;
 }
 
@@ -100,7 +109,7 @@ xai_status xai_render_heatmap_png(const float *t, const uint8_t *mask, int width
                                   const struct xai_render_opts *o, struct xai_blob *png,
                                   struct xai_err *err)
 {
-    xai_status st = check_size(width, height, err);
+    xai_status st = check_size(width, height, o->cmap, err);
     if (st != XAI_OK) return st;
     uint8_t *px = malloc((size_t)width * (size_t)height * 4);
     if (!px) return no_pixels(width, height, 4, err);
@@ -127,7 +136,7 @@ xai_status xai_render_overlay_png(const struct xai_image *img, const float *t, c
 xai_status xai_render_colorbar_png(enum xai_colormap cm, int width, int height,
                                    struct xai_blob *png, struct xai_err *err)
 {
-    xai_status st = check_size(width, height, err);
+    xai_status st = check_size(width, height, cm, err);
     if (st != XAI_OK) return st;
     size_t stride = (size_t)width * 3;
     uint8_t *px = malloc(stride * (size_t)height);

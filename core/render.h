@@ -37,8 +37,10 @@ const uint8_t (*xai_colormap_lut(enum xai_colormap cm))[3];
 const char *xai_colormap_name(enum xai_colormap cm);
 /* Name -> colormap; INVALID_ARGUMENT listing the known names otherwise. */
 xai_status xai_colormap_parse(const char *name, enum xai_colormap *out, struct xai_err *err);
-/* Colour at t in [0,1]: entry min(255, floor(t * 256)), as matplotlib indexes its tables.
+/* Table entry of t in [0,1]: min(255, floor(t * 256)), as matplotlib indexes its tables.
  * t outside [0,1] is clamped; NaN gives entry 0. */
+int xai_colormap_index(float t);
+/* Colour at t: the entry above of cm's table (of gray for an unknown cm). */
 void xai_colormap_rgb(enum xai_colormap cm, float t, uint8_t rgb[3]);
 
 /* ---- normalisation: map values -> t in [0,1] ---- */
@@ -92,7 +94,7 @@ uint8_t xai_render_display_byte(float v, float max_value);
 /* Overlay pixels at the image's size (t and mask are img->height x img->width): rgb gets
  * width*height*3 bytes, round((1 - a) * base + a * cm(t)) with a = opacity (times alpha(t) with
  * value_alpha), a = 0 where mask is 0; gray images are shown as gray RGB. INVALID_ARGUMENT for
- * an image outside the xai_image contract or an opacity outside [0,1]. */
+ * an image outside the xai_image contract, an unknown colormap or an opacity outside [0,1]. */
 xai_status xai_render_overlay_rgb(const struct xai_image *img, const float *t, const uint8_t *mask,
                                   const struct xai_render_opts *o, uint8_t *rgb,
                                   struct xai_err *err);
@@ -111,7 +113,8 @@ void xai_blob_reset(struct xai_blob *b); /* frees and empties */
 xai_status xai_png_encode(const uint8_t *pixels, int width, int height, int channels,
                           struct xai_blob *out, struct xai_err *err);
 
-/* The heatmap as an RGBA PNG (see xai_render_heatmap_rgba). */
+/* The heatmap as an RGBA PNG (see xai_render_heatmap_rgba). The PNG functions fail with
+ * INVALID_ARGUMENT for empty sizes or an unknown colormap. */
 xai_status xai_render_heatmap_png(const float *t, const uint8_t *mask, int width, int height,
                                   const struct xai_render_opts *o, struct xai_blob *png,
                                   struct xai_err *err);

@@ -361,6 +361,14 @@ static void test_overlay_rgb_value_alpha(void **state)
     o.opacity = 1.5f;
     struct xai_err err;
     assert_int_equal(xai_render_overlay_rgb(&img, t, NULL, &o, rgb, &err), XAI_INVALID_ARGUMENT);
+    o.opacity = 1;
+    o.cmap = XAI_CMAP_COUNT;
+    assert_int_equal(xai_render_overlay_rgb(&img, t, NULL, &o, rgb, &err), XAI_INVALID_ARGUMENT);
+    struct xai_blob png = {0};
+    assert_int_equal(xai_render_heatmap_png(t, NULL, 2, 1, &o, &png, &err), XAI_INVALID_ARGUMENT);
+    assert_int_equal(xai_render_colorbar_png(XAI_CMAP_COUNT, 8, 1, &png, &err),
+                     XAI_INVALID_ARGUMENT);
+    assert_null(png.data);
 }
 
 static void test_colorbar_png(void **state)
