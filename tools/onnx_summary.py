@@ -109,7 +109,8 @@ def tensor_info(buf):
             values = ([round(v, 6) for v in struct.unpack("<%df" % n, t["raw"])]
                       if t["raw"] is not None else t["f32"])
     return {"name": t["name"], "dtype": DTYPES.get(t["dtype"], str(t["dtype"])),
-            "dims": t["dims"], "values": values}
+            "dims": t["dims"], "values": values, "raw": t["raw"], "int64_data": t["i64"],
+            "float_data": t["f32"]}
 
 
 def tensor_str(t):
@@ -143,11 +144,13 @@ def attribute(buf):
             a["type"] = val
     kind = {1: "float", 2: "int", 3: "string", 4: "tensor", 5: "graph", 6: "floats", 7: "ints",
             8: "strings"}.get(a["type"], "type%d" % a["type"])
-    value = {1: lambda: repr(round(a["f"] or 0.0, 6)), 2: lambda: str(a["i"] or 0),
+    text_value = {1: lambda: repr(round(a["f"] or 0.0, 6)), 2: lambda: str(a["i"] or 0),
              3: lambda: repr(a["s"] or ""), 4: lambda: tensor_str(a["t"]),
              6: lambda: str([round(x, 6) for x in a["floats"]]), 7: lambda: str(a["ints"]),
              8: lambda: str(a["strings"])}.get(a["type"], lambda: "?")()
-    return a["name"], kind, value
+    value = {1: a["f"] or 0.0, 2: a["i"] or 0, 3: a["s"] or "", 4: a["t"], 6: a["floats"],
+             7: a["ints"], 8: a["strings"]}.get(a["type"])
+    return a["name"], kind, text_value, value
 
 
 def value_info(buf):
@@ -171,11 +174,14 @@ def value_info(buf):
     return {"name": name, "dtype": DTYPES.get(elem, str(elem)), "shape": dims}
 
 
-def load(path):
+def load(path, with_data=False):
+    """The graph of an ONNX file: nodes (op, domain, name, in, out, attrs as (name, kind,
+    text, value) tuples, in_kinds), inputs, outputs, opsets. With with_data, also
+    "tensors": every initializer's tensor_info by name (its raw bytes included)."""
     with open(path, "rb") as f:
         data = memoryview(f.read())
     model = {"path": path, "opsets": {}, "producer": "", "ir_version": 0, "nodes": [],
-             "initializers": 0, "params": 0, "inputs": [], "outputs": []}
+             "initializers": 0, "params": 0, "inputs": [], "outputs": [], "tensors": {}}
     graph = None
     for num, _, val in fields(data):
         if num == 1:
@@ -217,6 +223,8 @@ def load(path):
         elif num == 5:
             t = tensor_info(val)
             consts.add(t["name"])
+            if with_data:
+                model["tensors"][t["name"]] = t
             model["initializers"] += 1
             n = 1
             for d in t["dims"]:
@@ -290,7 +298,7 @@ def aggregate(models):
             for i, (_, n) in enumerate(r):
                 lengths[i].add(n)
             e["n_out"].add(len(node["out"]))
-            for name, kind, value in node["attrs"]:
+            for name, kind, value, _ in node["attrs"]:
                 a = e["attrs"].setdefault(name, {"kind": kind, "values": set()})
                 a["values"].add(value)
     return ops
@@ -341,7 +349,7 @@ def print_model(m):
     for v in m["outputs"]:
         print("   output %s %s %s" % (v["name"], v["dtype"], v["shape"]))
     for node in m["nodes"]:
-        attrs = ", ".join("%s=%s" % (n, v) for n, _, v in node["attrs"])
+        attrs = ", ".join("%s=%s" % (a[0], a[2]) for a in node["attrs"])
         ins = ", ".join("%s:%s" % (n or "''", k) for n, k in zip(node["in"], node["in_kinds"]))
         print("   %-20s (%s)%s" % (node["op"], ins, "  {" + attrs + "}" if attrs else ""))
 

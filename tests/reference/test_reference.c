@@ -170,6 +170,17 @@ static bool figures_ok(const struct figures *f)
     return f->logits_rel < tol_logits && f->grad_cos > tol_cos;
 }
 
+/* Appends which check of batch `label` failed to buf. */
+static void why_failed(char *buf, size_t n, const char *label, const struct figures *f)
+{
+    size_t len = strlen(buf);
+    if (!(f->logits_rel < tol_logits))
+        len += (size_t)snprintf(buf + len, len < n ? n - len : 0, " %s logits >= %g;", label,
+                                tol_logits);
+    if (!(f->grad_cos > tol_cos) && len < n)
+        snprintf(buf + len, n - len, " %s grad cos <= %g;", label, tol_cos);
+}
+
 /*
  * One forward + backward at batch size `batch` (<= the recorded batch): the first `batch`
  * items of the recorded input, logits and gradient. Returns 0 and fills f, or -1 with msg.
@@ -305,7 +316,14 @@ done:
         snprintf(label, sizeof label, "b%lld:", (long long)batch);
         print_figures(label, &f2);
         print_figures("| b1:", &f1);
-        printf("  | load %.2fs run %.2fs\n", t_load, t_run);
+        printf("  | load %.2fs run %.2fs", t_load, t_run);
+        if (res == FAILED) {
+            char why[160] = "";
+            why_failed(why, sizeof why, label, &f2);
+            why_failed(why, sizeof why, "b1:", &f1);
+            printf("  FAILED:%s", why);
+        }
+        printf("\n");
     }
     fflush(stdout);
     xai_session_free(s);
