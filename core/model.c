@@ -54,8 +54,8 @@ xai_status xai_model_infer(const xai_model *m, int64_t batch, struct xai_shape *
     out[m->input].d[0] = batch;
     for (int k = 0; k < m->n_nodes; k++) {
         const struct xai_node *n = &m->nodes[k];
-        struct xai_shape in[16], o[8];
-        if (n->n_in > 16 || n->n_out > 8)
+        struct xai_shape in[XAI_MAX_NODE_INPUTS], o[XAI_MAX_NODE_OUTPUTS];
+        if (n->n_in > XAI_MAX_NODE_INPUTS || n->n_out > XAI_MAX_NODE_OUTPUTS)
             return xai_fail(err, XAI_UNSUPPORTED, "node '%s' has too many inputs or outputs",
                             n->name);
         for (int i = 0; i < n->n_in; i++)
@@ -75,8 +75,9 @@ int64_t xai_model_macs(const xai_model *m)
     int64_t total = 0;
     for (int k = 0; k < m->n_nodes; k++) {
         const struct xai_node *n = &m->nodes[k];
-        if (!n->op->macs || n->n_in > 16 || n->n_out > 8) continue;
-        struct xai_shape in[16], o[8];
+        if (!n->op->macs || n->n_in > XAI_MAX_NODE_INPUTS || n->n_out > XAI_MAX_NODE_OUTPUTS)
+            continue;
+        struct xai_shape in[XAI_MAX_NODE_INPUTS], o[XAI_MAX_NODE_OUTPUTS];
         for (int i = 0; i < n->n_in; i++)
             if (n->in[i] >= 0)
                 in[i] = m->values[n->in[i]].shape;

@@ -22,6 +22,10 @@
 
 typedef struct xai_model xai_model;
 
+/* Limits on one node, enforced by the importer (DenseNet-121's Concat has 25 inputs). */
+#define XAI_MAX_NODE_INPUTS 64
+#define XAI_MAX_NODE_OUTPUTS 8
+
 struct xai_value {
     char *name;
     int producer;           /* index of the producing node; -1 for the input and constants */

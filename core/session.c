@@ -139,8 +139,9 @@ static void bind_run(xai_session *s, const struct xai_node *n, struct xai_op_run
 static size_t node_scratch(const xai_session *s, const struct xai_node *n)
 {
     if (!n->op->scratch) return 0;
-    struct xai_shape in[16], out[8];
-    int ni = n->n_in < 16 ? n->n_in : 16, no = n->n_out < 8 ? n->n_out : 8;
+    struct xai_shape in[XAI_MAX_NODE_INPUTS], out[XAI_MAX_NODE_OUTPUTS];
+    int ni = n->n_in < XAI_MAX_NODE_INPUTS ? n->n_in : XAI_MAX_NODE_INPUTS;
+    int no = n->n_out < XAI_MAX_NODE_OUTPUTS ? n->n_out : XAI_MAX_NODE_OUTPUTS;
     for (int i = 0; i < ni; i++)
         if (n->in[i] >= 0)
             in[i] = s->shapes[n->in[i]];
