@@ -78,6 +78,7 @@ static inline xai_status fake_reshape_init(const struct xai_node_def *nd, void *
 {
     if (nd->n_in != 2 || nd->n_out != 1 || !nd->in_present[0])
         return xai_fail(err, XAI_BAD_MODEL, "Reshape needs 2 inputs");
+    xai_attr_ignore(nd, "allowzero");
     struct fake_reshape *p = calloc(1, sizeof *p);
     if (!p) return xai_fail(err, XAI_NO_MEMORY, "oom");
     xai_status st = xai_input_ints(nd, 1, p->v, p->b, 8, &p->n, err);
@@ -163,6 +164,8 @@ static inline xai_status fake_conv_init(const struct xai_node_def *nd, void **pa
         w->shape.d[3] != 1 || w->shape.d[0] * w->shape.d[1] > 64 ||
         (b && (b->dtype != XAI_F32 || xai_shape_numel(&b->shape) != w->shape.d[0])))
         return xai_fail(err, XAI_UNSUPPORTED, "fake conv: 1x1 constant weights only");
+    static const char *const trivial[] = {"dilations", "group", "kernel_shape", "pads", "strides"};
+    for (int i = 0; i < 5; i++) xai_attr_ignore(nd, trivial[i]); /* 1x1, stride 1 assumed */
     struct fake_conv *p = calloc(1, sizeof *p);
     p->m = w->shape.d[0];
     p->c = w->shape.d[1];
