@@ -136,7 +136,8 @@ static xai_status private_const(struct imp *im, int *v, const char *suffix)
     char what[300];
     snprintf(what, sizeof what, "the copy of '%s' for BatchNormalization folding", val->name);
     struct xai_const *c;
-    xai_status st = xai_cst_clone(val->cst, what, &c, im->err);
+    xai_status st = xai_imp_budget(im, val->cst);
+    if (!st) st = xai_cst_clone(val->cst, what, &c, im->err);
     if (st) return st;
     int nv = xai_imp_add_value(im, xai_imp_unique_name(im, val->name, suffix));
     if (nv < 0) {

@@ -425,18 +425,24 @@ static xai_status fold_expand(struct xai_fold *f, struct xai_err *err)
     return st;
 }
 
+/* flags: inputs that may carry batch flags (the data); flags on any other input (indices,
+ * axes, shapes) make the node a runtime op instead. */
 static const struct {
     const char *op;
     xai_fold_fn fn;
+    unsigned flags;
 } folds[] = {
-    {"Shape", fold_shape},     {"Gather", fold_gather}, {"Unsqueeze", fold_unsqueeze},
-    {"Squeeze", fold_squeeze}, {"Concat", fold_concat}, {"Slice", fold_slice},
-    {"Reshape", fold_reshape}, {"Expand", fold_expand},
+    {"Shape", fold_shape, ~0u},    {"Gather", fold_gather, 1u},  {"Unsqueeze", fold_unsqueeze, 1u},
+    {"Squeeze", fold_squeeze, 1u}, {"Concat", fold_concat, ~0u}, {"Slice", fold_slice, 1u},
+    {"Reshape", fold_reshape, 1u}, {"Expand", fold_expand, 1u},
 };
 
-xai_fold_fn xai_fold_find(const char *op_type)
+xai_fold_fn xai_fold_find(const char *op_type, unsigned *flags)
 {
     for (size_t i = 0; i < sizeof folds / sizeof folds[0]; i++)
-        if (strcmp(folds[i].op, op_type) == 0) return folds[i].fn;
-    return xai_fold_find_math(op_type);
+        if (strcmp(folds[i].op, op_type) == 0) {
+            *flags = folds[i].flags;
+            return folds[i].fn;
+        }
+    return xai_fold_find_math(op_type, flags);
 }

@@ -168,10 +168,14 @@ static bool arith_flag(enum arith op, int64_t a, bool fa, int64_t b, bool fb, bo
         return !(fa && fb);
     case OP_DIV:
         return fa && !fb && b != 0 && (b == -1 || a % b == 0);
-    default:
-        /* the same answer for every batch size: both flagged, or a zero on either side */
+    default: {
+        /* v * batch == c has the same answer for every batch >= 1 unless c is a positive
+         * multiple of v (both flagged: v1 * batch == v2 * batch iff v1 == v2) */
         *fr = false;
-        return (fa && fb) || a == 0 || b == 0;
+        int64_t v = fa ? a : b, c = fa ? b : a;
+        if ((fa && fb) || v == 0) return true;
+        return v == -1 ? c > -1 : !(c % v == 0 && c / v >= 1);
+    }
     }
 }
 
@@ -183,7 +187,7 @@ static xai_status arith_int(struct xai_fold *f, enum arith op, const struct xai_
     bool fa = xai_cst_flag(a, ia), fb = xai_cst_flag(b, ib), fr;
     if (!arith_flag(op, x, fa, y, fb, &fr)) return batch_fail(f, err);
     if (op == OP_EQ && fa != fb)
-        r = x == 0 && y == 0;
+        r = x == 0 && y == 0; /* only exact cases get here (arith_flag) */
     else if (!arith_i(op, x, y, &r))
         return xai_fold_fail(f, err, XAI_BAD_MODEL, "integer overflow or division by zero");
     f->out->i64[k] = r;
@@ -343,18 +347,29 @@ static xai_status fold_range(struct xai_fold *f, struct xai_err *err)
     return st;
 }
 
+/* flags: inputs that may carry batch flags (see onnx_fold.c). */
 static const struct {
     const char *op;
     xai_fold_fn fn;
+    unsigned flags;
 } folds[] = {
-    {"Cast", fold_cast},   {"Add", fold_add},     {"Sub", fold_sub},
-    {"Mul", fold_mul},     {"Div", fold_div},     {"Equal", fold_equal},
-    {"Where", fold_where}, {"Range", fold_range}, {"ConstantOfShape", fold_constant_of_shape},
+    {"Cast", fold_cast, 1u},
+    {"Add", fold_add, 3u},
+    {"Sub", fold_sub, 3u},
+    {"Mul", fold_mul, 3u},
+    {"Div", fold_div, 3u},
+    {"Equal", fold_equal, 3u},
+    {"Where", fold_where, 6u},
+    {"Range", fold_range, 0u},
+    {"ConstantOfShape", fold_constant_of_shape, 0u},
 };
 
-xai_fold_fn xai_fold_find_math(const char *op_type)
+xai_fold_fn xai_fold_find_math(const char *op_type, unsigned *flags)
 {
     for (size_t i = 0; i < sizeof folds / sizeof folds[0]; i++)
-        if (strcmp(folds[i].op, op_type) == 0) return folds[i].fn;
+        if (strcmp(folds[i].op, op_type) == 0) {
+            *flags = folds[i].flags;
+            return folds[i].fn;
+        }
     return NULL;
 }

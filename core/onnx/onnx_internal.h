@@ -27,6 +27,7 @@
 #define XAI_ONNX_MAX_BYTES ((size_t)2 << 30)  /* largest model file accepted: 2 GiB */
 #define XAI_ONNX_MAX_NUMEL ((int64_t)1 << 29) /* elements in one constant */
 #define XAI_FOLD_MAX_NUMEL ((int64_t)1 << 27) /* elements in one constant made at load */
+#define XAI_FOLD_MAX_TOTAL ((int64_t)1 << 28) /* elements of all constants made at load */
 #define XAI_ONNX_MAX_GRAPH_DEPTH 8            /* nesting of subgraphs in attributes */
 #define XAI_ONNX_OPSET_MIN 7
 #define XAI_ONNX_OPSET_MAX 18
@@ -108,6 +109,7 @@ struct imp {
     bool dynamic;   /* shapes are tracked at batch 1 and 2 */
     bool fell_back; /* a node failed at batch 2: the model runs at batch 1 only */
     int64_t batch1; /* batch size of the first shape pass: 1, or the fixed batch */
+    int64_t made;   /* elements of the constants made at load so far */
     struct xai_err *err;
 };
 
@@ -132,6 +134,8 @@ xai_status xai_imp_instantiate(struct imp *im, struct imp_node *n, const struct 
 /* The generic path for a node that is not dropped, a Constant or a folded BatchNorm. */
 xai_status xai_imp_generic(struct imp *im, struct imp_node *n);
 const struct xai_op_def *xai_imp_find_op(const struct imp *im, const char *op);
+/* Counts a constant made at load against XAI_FOLD_MAX_TOTAL. */
+xai_status xai_imp_budget(struct imp *im, const struct xai_const *c);
 
 /* onnx_bn.c */
 xai_status xai_imp_batchnorm(struct imp *im, struct imp_node *bn);
@@ -157,9 +161,10 @@ struct xai_fold {
 };
 
 typedef xai_status (*xai_fold_fn)(struct xai_fold *f, struct xai_err *err);
-/* The folding function for an op type, or NULL when the importer does not fold it. */
-xai_fold_fn xai_fold_find(const char *op_type);
-xai_fold_fn xai_fold_find_math(const char *op_type);
+/* The folding function for an op type, or NULL when the importer does not fold it; *flags
+ * gets the inputs that may carry batch flags (flags elsewhere: not folded). */
+xai_fold_fn xai_fold_find(const char *op_type, unsigned *flags);
+xai_fold_fn xai_fold_find_math(const char *op_type, unsigned *flags);
 /* Fails naming the node. */
 xai_status xai_fold_fail(const struct xai_fold *f, struct xai_err *err, xai_status st,
                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -22,6 +22,16 @@ const struct xai_op_def *xai_imp_find_op(const struct imp *im, const char *op)
     return xai_op_find(op, im->opset);
 }
 
+xai_status xai_imp_budget(struct imp *im, const struct xai_const *c)
+{
+    im->made += c ? xai_shape_numel(&c->shape) : 0;
+    if (im->made > XAI_FOLD_MAX_TOTAL)
+        return xai_fail(im->err, XAI_TOO_LARGE,
+                        "the constants computed at load exceed %lld elements in all",
+                        (long long)XAI_FOLD_MAX_TOTAL);
+    return XAI_OK;
+}
+
 /* What an op's init (or a folding function) sees of a node, with the storage behind it. */
 struct nd_build {
     struct xai_node_def nd;
@@ -299,6 +309,7 @@ static xai_status fold_runtime(struct imp *im, struct imp_node *n, const struct 
     if (!st) st = run_on_consts(im, n, d, params, &b, outs);
     free_params(d, params);
     nd_release(&b);
+    for (int j = 0; !st && j < n->n_out; j++) st = xai_imp_budget(im, outs[j]);
     for (int j = 0; j < n->n_out; j++) {
         if (!st && n->out[j] >= 0)
             xai_imp_set_const(im, n->out[j], outs[j]);
@@ -306,6 +317,18 @@ static xai_status fold_runtime(struct imp *im, struct imp_node *n, const struct 
             xai_const_free(outs[j]);
     }
     return st;
+}
+
+/* A batch-flagged element is multiplied by the batch size at run time: keep it small. */
+static xai_status check_flagged(struct imp *im, const struct imp_node *n, const struct xai_const *c)
+{
+    int64_t cnt = xai_shape_numel(&c->shape);
+    for (int64_t k = 0; c->batch && k < cnt; k++)
+        if (c->batch[k] && (c->i64[k] > INT32_MAX || c->i64[k] < -INT32_MAX))
+            return xai_node_fail(n->name, n->op, im->err, XAI_UNSUPPORTED,
+                                 "value %lld times the batch size is too large",
+                                 (long long)c->i64[k]);
+    return XAI_OK;
 }
 
 static xai_status fold_builtin(struct imp *im, struct imp_node *n, xai_fold_fn fn)
@@ -319,6 +342,8 @@ static xai_status fold_builtin(struct imp *im, struct imp_node *n, xai_fold_fn f
     struct xai_fold f = {&b.nd, b.shape2, im->dynamic, NULL};
     st = fn(&f, im->err);
     if (!st) st = xai_attrs_check_used(&b.nd, im->err);
+    if (!st) st = xai_imp_budget(im, f.out);
+    if (!st) st = check_flagged(im, n, f.out);
     nd_release(&b);
     if (st) {
         xai_const_free(f.out);
@@ -330,15 +355,23 @@ static xai_status fold_builtin(struct imp *im, struct imp_node *n, xai_fold_fn f
 
 xai_status xai_imp_generic(struct imp *im, struct imp_node *n)
 {
-    bool all_const = true, flagged = false;
+    bool all_const = true;
+    unsigned flagged = 0, flag_ok = 0;
     for (int i = 0; i < n->n_in; i++) {
         const struct xai_const *c = n->in[i] >= 0 ? im->m->values[n->in[i]].cst : NULL;
         if (n->in[i] >= 0 && !c) all_const = false;
-        if (c && xai_cst_any_flag(c)) flagged = true;
+        if (c && xai_cst_any_flag(c)) flagged |= i < 32 ? 1u << i : ~0u;
     }
-    xai_fold_fn fold = xai_fold_find(n->op);
-    if (fold && (all_const || strcmp(n->op, "Shape") == 0)) return fold_builtin(im, n, fold);
+    xai_fold_fn fold = xai_fold_find(n->op, &flag_ok);
+    bool foldable = all_const || strcmp(n->op, "Shape") == 0;
+    if (fold && foldable && !(flagged & ~flag_ok)) return fold_builtin(im, n, fold);
     const struct xai_op_def *d = xai_imp_find_op(im, n->op);
+    if (!d && fold && foldable)
+        return xai_node_fail(n->name, n->op, im->err, XAI_UNSUPPORTED,
+                             "an input that steers it depends on the batch size, so it cannot "
+                             "be computed at load time, and op '%s' (opset %d) is not supported "
+                             "at run time",
+                             n->op, im->opset);
     if (!d)
         return xai_fail(im->err, XAI_UNSUPPORTED, "node '%s': op '%s' (opset %d) is not supported",
                         n->name, n->op, im->opset);
@@ -415,7 +448,9 @@ static xai_status constant_node(struct imp *im, struct imp_node *n)
     xai_status st = xai_onnx_attrs(n->np, n->name, n->op, &a, &na, im->err);
     if (st) return st;
     struct xai_const *c = NULL;
-    if (na != 1)
+    if (n->n_out != 1)
+        st = xai_node_fail(n->name, n->op, im->err, XAI_BAD_MODEL, "a Constant has one output");
+    else if (na != 1)
         st = xai_node_fail(n->name, n->op, im->err, XAI_BAD_MODEL,
                            "has %d attributes; a Constant needs exactly one", na);
     else
@@ -440,8 +475,9 @@ static xai_status resolve_inputs(struct imp *im, struct imp_node *n)
         int v = n->in[i] = xai_imp_resolve(im, n->in[i]);
         bool waiting = im->gprod[v] >= 0 && im->nodes[im->gprod[v]].conv_pending;
         if (!im->defined[v] && !waiting)
-            return xai_node_fail(n->name, n->op, im->err, XAI_INTERNAL,
-                                 "input '%s' is not available", im->m->values[n->in[i]].name);
+            return xai_node_fail(n->name, n->op, im->err, XAI_BAD_MODEL,
+                                 "input '%s' is never computed (its node does not produce it)",
+                                 im->m->values[v].name);
     }
     while (n->n_out > 0 && n->out[n->n_out - 1] < 0) n->n_out--;
     return XAI_OK;
