@@ -6,6 +6,8 @@ fake ops (1x1 Conv, Relu, Reshape, Add) plus whatever the exporter emits around 
 subgraphs, BatchNormalization, Dropout), each with an input batch and PyTorch's output:
   convbn_*   conv 1x1 -> batch norm -> relu -> dropout -> x.view(x.size(0), -1) + 0.5
   shuffle_*  x.view(b, 2, c // 2, h, w) -> relu -> reshape(b, -1) + 0.5
+  cls_*      a ViT-style class token: token.expand(x.shape[0], -1, -1) + x, with x [n, 1, 4]
+             (Equal/Where/ConstantOfShape around a batch-dependent Expand shape)
 dyn: dynamic batch (dynamic_axes), fixed: batch 3; oN: opset N; BN kept by
 TrainingMode.PRESERVE (EVAL lets the exporter fold it itself).
 Run: python3 tools/make_onnx_fixtures.py  (needs torch; the outputs are committed)
@@ -35,6 +37,15 @@ class Shuffle(nn.Module):
         b, c, h, w = x.size()
         y = torch.relu(x.view(b, 2, c // 2, h, w))
         return y.reshape(b, -1) + 0.5
+
+
+class ClsToken(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.token = nn.Parameter(torch.randn(1, 1, 4))
+
+    def forward(self, x):
+        return self.token.expand(x.shape[0], -1, -1) + x
 
 
 def export(model, x, name, opset, dynamic, mode):
@@ -71,6 +82,11 @@ def main():
     save(s(x), "shuffle_y")
     export(s, x, "shuffle_dyn_o9", 9, True, fold)
     export(s, x, "shuffle_dyn_o13", 13, True, fold)
+    c = ClsToken().eval()
+    x = torch.randn(3, 1, 4)
+    save(x, "cls_x")
+    save(c(x), "cls_y")
+    export(c, x, "cls_dyn_o13", 13, True, fold)
 
 
 if __name__ == "__main__":

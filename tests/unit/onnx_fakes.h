@@ -1,7 +1,8 @@
 /*
  * onnx_fakes.h - small stand-in ops for the importer tests, reached through the loader's
  * find_op hook (struct xai_onnx_opts): Add (x + b, b broadcast over x's trailing dims),
- * Reshape (records the int64 constant and batch flags its init receives) and a 1x1 Conv
+ * Reshape (records the int64 constant and batch flags its init receives), Expand (over
+ * leading dimensions, to a shape that may scale with the batch) and a 1x1 Conv
  * (records the weights its init sees). Every other op comes from the real registry.
  */
 #ifndef XAI_TEST_ONNX_FAKES_H
@@ -102,10 +103,12 @@ static inline xai_status fake_reshape_infer(const void *pp, const struct xai_sha
     for (int i = 0; i < p->n; i++) {
         s.d[i] = p->b[i] ? p->v[i] * batch : p->v[i];
         if (s.d[i] == 0) s.d[i] = in[0].d[i];
+        if (s.d[i] < -1 || s.d[i] > (1 << 20) || (s.d[i] == -1 && infer >= 0))
+            return xai_fail(err, XAI_SHAPE_MISMATCH, "bad reshape");
         if (s.d[i] == -1)
             infer = i;
-        else
-            known *= s.d[i];
+        else if ((known *= s.d[i]) > ((int64_t)1 << 40))
+            return xai_fail(err, XAI_SHAPE_MISMATCH, "bad reshape");
     }
     if (infer >= 0) s.d[infer] = known ? total / known : 0;
     if (xai_shape_numel(&s) != total) return xai_fail(err, XAI_SHAPE_MISMATCH, "bad reshape");
@@ -133,6 +136,54 @@ static const struct xai_op_def fake_reshape = {
     .init = fake_reshape_init,
     .infer = fake_reshape_infer,
     .forward = fake_copy_forward,
+    .backward = fake_copy_backward,
+};
+
+/* ---- Expand (to a shape that may scale with the batch; broadcast over leading dims) ---- */
+
+static inline xai_status fake_expand_init(const struct xai_node_def *nd, void **params,
+                                          struct xai_err *err)
+{
+    if (nd->n_in != 2 || nd->n_out != 1 || !nd->in_present[0])
+        return xai_fail(err, XAI_BAD_MODEL, "Expand needs 2 inputs");
+    struct fake_reshape *p = calloc(1, sizeof *p);
+    if (!p) return xai_fail(err, XAI_NO_MEMORY, "oom");
+    xai_status st = xai_input_ints(nd, 1, p->v, p->b, 8, &p->n, err);
+    if (st) {
+        free(p);
+        return st;
+    }
+    *params = p;
+    return XAI_OK;
+}
+
+static inline xai_status fake_expand_infer(const void *pp, const struct xai_shape *in, int n_in,
+                                           struct xai_shape *out, int n_out, int64_t batch,
+                                           struct xai_err *err)
+{
+    const struct fake_reshape *p = pp;
+    struct xai_shape t = {.ndim = p->n};
+    for (int i = 0; i < p->n; i++) {
+        t.d[i] = p->b[i] ? p->v[i] * batch : p->v[i];
+        if (t.d[i] < 0 || t.d[i] > (1 << 20)) return xai_fail(err, XAI_SHAPE_MISMATCH, "bad");
+    }
+    return xai_shape_broadcast(&in[0], &t, &out[0], err);
+}
+
+static inline void fake_expand_forward(const struct xai_op_run *r)
+{
+    int64_t n = xai_shape_numel(&r->out[0]->shape), nx = xai_shape_numel(&r->in[0]->shape);
+    for (int64_t i = 0; i < n; i++) r->out[0]->data[i] = r->in[0]->data[i % nx];
+}
+
+static const struct xai_op_def fake_expand = {
+    .name = "Expand",
+    .opset_min = 1,
+    .opset_max = 99,
+    .grad_mask = 0u,
+    .init = fake_expand_init,
+    .infer = fake_expand_infer,
+    .forward = fake_expand_forward,
     .backward = fake_copy_backward,
 };
 
@@ -226,6 +277,7 @@ static inline const struct xai_op_def *fake_find(const char *op, int opset)
     if (strcmp(op, "Add") == 0) return &fake_add;
     if (strcmp(op, "Reshape") == 0) return &fake_reshape;
     if (strcmp(op, "Conv") == 0) return &fake_conv;
+    if (strcmp(op, "Expand") == 0) return &fake_expand;
     return xai_op_find(op, opset);
 }
 

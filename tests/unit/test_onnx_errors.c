@@ -119,6 +119,30 @@ static void test_mutated_bytes(void **state)
     free(buf);
 }
 
+/* The same on real PyTorch exports (shape subgraphs, BatchNorm, Dropout). */
+static void test_mutated_fixtures(void **state)
+{
+    const char *names[] = {"convbn_dyn_o13.onnx", "shuffle_dyn_o9.onnx"};
+    int seeds = getenv("XAI_FUZZ_SEEDS") ? atoi(getenv("XAI_FUZZ_SEEDS")) : 1500;
+    for (int f = 0; f < 2; f++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/data/onnx/%s", XAI_SOURCE_DIR, names[f]);
+        FILE *fp = fopen(path, "rb");
+        assert_non_null(fp);
+        uint8_t orig[8192], buf[8192];
+        size_t len = fread(orig, 1, sizeof orig, fp);
+        fclose(fp);
+        for (int seed = 1; seed <= seeds; seed++) {
+            rng = (uint64_t)seed * 7919u + (uint64_t)f;
+            memcpy(buf, orig, len);
+            for (int k = 0; k < 1 + (int)(rnd() % 3); k++) buf[rnd() % len] = (uint8_t)rnd();
+            xai_model *m = NULL;
+            struct xai_err err;
+            if (xai_onnx_load(buf, len, &fake_opts, &m, &err) == XAI_OK) xai_model_free(m);
+        }
+    }
+}
+
 static void test_cycle(void **state)
 {
     struct mb b;
@@ -435,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_mutated_bytes),
+        cmocka_unit_test(test_mutated_fixtures),
         cmocka_unit_test(test_cycle),
         cmocka_unit_test(test_missing_initializer),
         cmocka_unit_test(test_duplicate_output),

@@ -2,8 +2,9 @@
  * test_onnx_pytorch.c - the importer on real PyTorch 1.13 exports (tests/data/onnx, made by
  * tools/make_onnx_fixtures.py): shape subgraphs around x.view(x.size(0), -1) and
  * x.view(b, 2, c // 2, h, w), BatchNormalization kept by the exporter, Dropout, opsets 9 to
- * 17, dynamic and fixed batch. The models run with the fake ops of onnx_fakes.h and must
- * match PyTorch's outputs at batch 3, and at batch 1 when the batch is dynamic.
+ * 17, dynamic and fixed batch, a ViT-style class token expanded to the batch. The models run with
+ * the fake ops of onnx_fakes.h and must match PyTorch's outputs at batch 3, and at batch 1 when the
+ * batch is dynamic.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,26 +33,27 @@ static void *slurp(const char *name, size_t *n)
     return b;
 }
 
-/* Runs batch `batch` of x (the first images of the fixture) and compares with y. */
-static void check_run(const xai_model *m, const float *x, const float *y, int64_t c, int64_t batch)
+/* Runs batch `batch` of x (the first samples of the fixture) and compares with y. */
+static void check_run(const xai_model *m, const float *x, const float *y, struct xai_shape in,
+                      int64_t out_per_sample, int64_t batch)
 {
     xai_session *s;
     struct xai_err err;
     assert_int_equal(xai_session_new(m, &s, &err), XAI_OK);
-    struct xai_tensor t = {{4, {batch, c, 2, 2}}, (float *)x};
+    in.d[0] = batch;
+    struct xai_tensor t = {in, (float *)x};
     xai_status st = xai_session_forward(s, &t, &err);
     if (st) fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(st, XAI_OK);
     const struct xai_tensor *o = xai_session_output(s, 0);
-    assert_int_equal(o->shape.ndim, 2);
     assert_int_equal(o->shape.d[0], batch);
-    assert_int_equal(o->shape.d[1], 16);
-    for (int64_t i = 0; i < batch * 16; i++) assert_float_equal(o->data[i], y[i], 1e-5);
+    assert_int_equal(xai_shape_numel(&o->shape), batch * out_per_sample);
+    for (int64_t i = 0; i < batch * out_per_sample; i++) assert_float_equal(o->data[i], y[i], 1e-5);
     xai_session_free(s);
 }
 
-static void check_fixture(const char *model, const char *prefix, int64_t c, int64_t fixed,
-                          int n_nodes)
+static void check_fixture(const char *model, const char *prefix, struct xai_shape in,
+                          int64_t out_per_sample, int64_t fixed, int n_nodes)
 {
     char xn[64], yn[64];
     snprintf(xn, sizeof xn, "%s_x.bin", prefix);
@@ -71,42 +73,50 @@ static void check_fixture(const char *model, const char *prefix, int64_t c, int6
         assert_string_not_equal(m->nodes[k].op->name, "BatchNormalization");
         assert_string_not_equal(m->nodes[k].op->name, "Dropout");
     }
-    check_run(m, x, y, c, 3);
-    if (!fixed) check_run(m, x, y, c, 1);
+    check_run(m, x, y, in, out_per_sample, 3);
+    if (!fixed) check_run(m, x, y, in, out_per_sample, 1);
     xai_model_free(m);
     free(buf);
     free(x);
     free(y);
 }
 
+static const struct xai_shape convbn_in = {4, {3, 3, 2, 2}}, shuffle_in = {4, {3, 4, 2, 2}};
+
 static void test_convbn_dynamic_opset9(void **state)
 {
-    check_fixture("convbn_dyn_o9.onnx", "convbn", 3, 0, 4);
+    check_fixture("convbn_dyn_o9.onnx", "convbn", convbn_in, 16, 0, 4);
 }
 
 static void test_convbn_dynamic_opset13(void **state)
 {
-    check_fixture("convbn_dyn_o13.onnx", "convbn", 3, 0, 4);
+    check_fixture("convbn_dyn_o13.onnx", "convbn", convbn_in, 16, 0, 4);
 }
 
 static void test_convbn_dynamic_opset17(void **state)
 {
-    check_fixture("convbn_dyn_o17.onnx", "convbn", 3, 0, 4);
+    check_fixture("convbn_dyn_o17.onnx", "convbn", convbn_in, 16, 0, 4);
 }
 
 static void test_convbn_fixed_opset11(void **state)
 {
-    check_fixture("convbn_fixed_o11.onnx", "convbn", 3, 3, 4);
+    check_fixture("convbn_fixed_o11.onnx", "convbn", convbn_in, 16, 3, 4);
 }
 
 static void test_shuffle_opset9(void **state)
 {
-    check_fixture("shuffle_dyn_o9.onnx", "shuffle", 4, 0, 4);
+    check_fixture("shuffle_dyn_o9.onnx", "shuffle", shuffle_in, 16, 0, 4);
 }
 
 static void test_shuffle_opset13(void **state)
 {
-    check_fixture("shuffle_dyn_o13.onnx", "shuffle", 4, 0, 4);
+    check_fixture("shuffle_dyn_o13.onnx", "shuffle", shuffle_in, 16, 0, 4);
+}
+
+/* Expand(token, Where(Equal(shape, -1), ones, shape)) with shape = [batch, -1, -1]. */
+static void test_class_token(void **state)
+{
+    check_fixture("cls_dyn_o13.onnx", "cls", (struct xai_shape){3, {3, 1, 4}}, 4, 0, 2);
 }
 
 int main(void)
@@ -116,6 +126,7 @@ int main(void)
         cmocka_unit_test(test_convbn_dynamic_opset13),
         cmocka_unit_test(test_convbn_dynamic_opset17),
         cmocka_unit_test(test_convbn_fixed_opset11),
+        cmocka_unit_test(test_class_token),
         cmocka_unit_test(test_shuffle_opset9),
         cmocka_unit_test(test_shuffle_opset13),
     };
