@@ -119,6 +119,7 @@ static xai_status bn_attrs(struct imp *im, const struct imp_node *bn, bool stric
 
 static bool bn_foldable(const struct imp *im, const struct imp_node *bn, int64_t m)
 {
+    if (bn->out[0] < 0) return false;
     for (int i = 1; i < 5; i++) {
         const struct xai_const *c = cst_of(im, bn->in[i]);
         if (!c || c->dtype != XAI_F32 || xai_shape_numel(&c->shape) != m) return false;
