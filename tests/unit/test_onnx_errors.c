@@ -381,6 +381,35 @@ static void test_batch_plus_constant(void **state)
     expect(&b, XAI_UNSUPPORTED, "plus_one", "batch size");
 }
 
+static void test_batch_times_huge(void **state)
+{
+    struct mb b;
+    const int64_t zero = 0, big = (int64_t)1 << 40, d1[] = {1};
+    relu_model(&b);
+    mb_node(&b, "Shape", "x", "s");
+    mb_add_init(&b, mb_tensor_i64(&b, "i0", 0, NULL, &zero));
+    mb_add_init(&b, mb_tensor_i64(&b, "k", 0, NULL, &big));
+    mb_init_i64(&b, "ax", 1, d1, &zero);
+    mb_node(&b, "Gather", "s,i0", "n");
+    mb_node(&b, "Mul", "n,k", "n1")->name = "times";
+    mb_node(&b, "Unsqueeze", "n1,ax", "u");
+    mb_node(&b, "Reshape", "x,u", "z");
+    mb_output(&b, "z");
+    expect(&b, XAI_UNSUPPORTED, "times", "too large");
+}
+
+static void test_folded_constant_too_large(void **state)
+{
+    struct mb b;
+    const int64_t d2[] = {2}, huge[] = {1 << 20, 1 << 20};
+    relu_model(&b);
+    mb_init_i64(&b, "shape", 1, d2, huge);
+    mb_node(&b, "ConstantOfShape", "shape", "zeros")->name = "zeros";
+    mb_node(&b, "Add", "y,zeros", "z");
+    mb_output(&b, "z");
+    expect(&b, XAI_TOO_LARGE, "zeros", "too large");
+}
+
 static void test_batch_dependent_constant_of_shape(void **state)
 {
     struct mb b;
@@ -481,6 +510,8 @@ int main(void)
         cmocka_unit_test(test_shape_mismatch_in_infer),
         cmocka_unit_test(test_concat_rank_mismatch),
         cmocka_unit_test(test_batch_plus_constant),
+        cmocka_unit_test(test_batch_times_huge),
+        cmocka_unit_test(test_folded_constant_too_large),
         cmocka_unit_test(test_batch_dependent_constant_of_shape),
         cmocka_unit_test(test_opset),
         cmocka_unit_test(test_no_graph),

@@ -348,6 +348,65 @@ static void test_fold_where_equal_expand(void **state)
     xai_model_free(m);
 }
 
+static void expect_reshape(struct mb *b, int n, const int64_t *v, const uint8_t *flags,
+                           int64_t fixed)
+{
+    xai_model *m = NULL;
+    struct xai_err err;
+    memset(&fake_reshape_seen, 0, sizeof fake_reshape_seen);
+    assert_int_equal(load_mb(b, &fake_opts, &m, &err), XAI_OK);
+    assert_int_equal(fake_reshape_seen.n, n);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(fake_reshape_seen.v[i], v[i]);
+        assert_int_equal(fake_reshape_seen.b[i], flags[i]);
+    }
+    assert_int_equal(m->fixed_batch, fixed);
+    xai_model_free(m);
+}
+
+/* Gather(Shape(x), Range(0, 3, 1)) is the shape of x again. */
+static void test_fold_range(void **state)
+{
+    struct mb b;
+    const int64_t dims[] = {-1, 3, 4}, zero = 0, three = 3, one = 1;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, 3, dims);
+    mb_add_init(&b, mb_tensor_i64(&b, "a", 0, NULL, &zero));
+    mb_add_init(&b, mb_tensor_i64(&b, "z", 0, NULL, &three));
+    mb_add_init(&b, mb_tensor_i64(&b, "d", 0, NULL, &one));
+    mb_node(&b, "Shape", "x", "s");
+    mb_node(&b, "Range", "a,z,d", "r");
+    mb_node(&b, "Gather", "s,r", "g");
+    mb_node(&b, "Reshape", "x,g", "y");
+    mb_output(&b, "y");
+    const int64_t v[] = {1, 3, 4};
+    const uint8_t f[] = {1, 0, 0};
+    expect_reshape(&b, 3, v, f, 0);
+}
+
+/* Shape reversed by a Slice with step -1, squeezed and unsqueezed back (opset 13 inputs). */
+static void test_fold_slice_squeeze(void **state)
+{
+    struct mb b;
+    const int64_t dims[] = {-1, 3, 4}, d1[] = {1}, st = -1, en = INT64_MIN, ax = 0, z = 0;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, 3, dims);
+    mb_init_i64(&b, "st", 1, d1, &st);
+    mb_init_i64(&b, "en", 1, d1, &en);
+    mb_init_i64(&b, "ax", 1, d1, &ax);
+    mb_init_i64(&b, "step", 1, d1, &st);
+    mb_init_i64(&b, "z", 1, d1, &z);
+    mb_node(&b, "Shape", "x", "s");
+    mb_node(&b, "Slice", "s,st,en,ax,step", "rev"); /* [4, 3, N] */
+    mb_node(&b, "Unsqueeze", "rev,z", "u");         /* [[4, 3, N]] */
+    mb_node(&b, "Squeeze", "u,z", "sq");
+    mb_node(&b, "Reshape", "x,sq", "y");
+    mb_output(&b, "y");
+    const int64_t v[] = {4, 3, 1};
+    const uint8_t f[] = {0, 0, 1};
+    expect_reshape(&b, 3, v, f, 1); /* y's first dimension does not scale: batch 1 only */
+}
+
 /* Dynamic input, but the graph flattens the whole batch: falls back to batch 1. */
 static void test_non_batch_output_falls_back(void **state)
 {
@@ -614,6 +673,8 @@ int main(void)
         cmocka_unit_test(test_view_chain_opset11),
         cmocka_unit_test(test_shape_arithmetic),
         cmocka_unit_test(test_fold_where_equal_expand),
+        cmocka_unit_test(test_fold_range),
+        cmocka_unit_test(test_fold_slice_squeeze),
         cmocka_unit_test(test_non_batch_output_falls_back),
         cmocka_unit_test(test_bn_fold_math),
         cmocka_unit_test(test_bn_folded_into_conv),
