@@ -162,7 +162,7 @@ static xai_status fold_gather(struct xai_fold *f, struct xai_err *err)
     int64_t k = 0;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < ni; j++) {
-            int64_t idx;
+            int64_t idx = 0;
             if ((st = gather_index(f, ind, j, dim, &idx, err))) return st;
             for (int64_t i = 0; i < inner; i++)
                 xai_cst_copy_elem(f->out, k++, data, (o * dim + idx) * inner + i);

@@ -152,15 +152,17 @@ static xai_status open_model(const char *path, int *fd, size_t *size, struct xai
         s = xai_fail(err, XAI_TOO_LARGE, "'%s' is larger than %zu bytes", path, XAI_ONNX_MAX_BYTES);
     else if (st.st_size == 0)
         s = xai_fail(err, XAI_BAD_MODEL, "'%s' is empty", path);
-    if (s) close(*fd);
-    *size = (size_t)st.st_size;
+    if (s)
+        close(*fd);
+    else
+        *size = (size_t)st.st_size;
     return s;
 }
 
 xai_status xai_model_load(const char *path, xai_model **out, struct xai_err *err)
 {
-    int fd;
-    size_t size;
+    int fd = -1;
+    size_t size = 0;
     if (!path || !out) return xai_fail(err, XAI_INVALID_ARGUMENT, "no model path");
     *out = NULL;
     xai_status st = open_model(path, &fd, &size, err);
