@@ -68,7 +68,7 @@ static void check_fixture(const char *model, const char *prefix, struct xai_shap
     assert_int_equal(st, XAI_OK);
     assert_int_equal(m->fixed_batch, fixed);
     assert_int_equal(m->n_nodes, n_nodes);
-    assert_string_equal(m->producer, "pytorch 1.13.0");
+    assert_non_null(strstr(m->producer, "pytorch "));
     for (int k = 0; k < m->n_nodes; k++) {
         assert_string_not_equal(m->nodes[k].op->name, "BatchNormalization");
         assert_string_not_equal(m->nodes[k].op->name, "Dropout");
