@@ -30,8 +30,8 @@ struct xai_value {
     char *name;
     int producer;           /* index of the producing node; -1 for the input and constants */
     struct xai_const *cst;  /* non-NULL for constants */
-    struct xai_shape shape; /* shape at batch size 1 */
-    uint8_t batch_dims;     /* bit d: dimension d scales with the batch size */
+    struct xai_shape shape; /* shape at batch size 1 (at fixed_batch when that is set) */
+    uint8_t batch_dims;     /* bit d: dimension d scales with the batch size (0 if fixed) */
     bool grad;              /* depends on the graph input, so it can carry a gradient */
 };
 
@@ -57,7 +57,8 @@ struct xai_model {
     char *producer;
     char sha256[65];
     int64_t n_params;    /* float parameters held in constants */
-    int64_t fixed_batch; /* 0 when the input's batch dimension is dynamic, else its size */
+    int64_t fixed_batch; /* 0 when the input's batch dimension is dynamic, else its size; also
+                            1 for a dynamic input whose graph cannot run other batch sizes */
 };
 
 void xai_const_free(struct xai_const *c);
