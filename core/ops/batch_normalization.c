@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "_util.h"
+#include "_vec.h"
 
 struct bn_p {
     int64_t c;
@@ -120,10 +121,7 @@ static void forward(const struct xai_op_run *r)
     float *y = r->out[0]->data;
     int64_t hw = plane(s), planes = s->d[0] * p->c;
     for (int64_t q = 0; q < planes; q++) {
-        float av = a[q % p->c], bv = b[q % p->c];
-        const float *xq = x + q * hw;
-        float *yq = y + q * hw;
-        for (int64_t i = 0; i < hw; i++) yq[i] = av * xq[i] + bv;
+        xai_vec_affine(hw, a[q % p->c], b[q % p->c], x + q * hw, y + q * hw);
     }
 }
 
@@ -136,10 +134,7 @@ static void backward(const struct xai_op_run *r)
     float *gx = r->gin[0]->data;
     int64_t hw = plane(s), planes = s->d[0] * p->c;
     for (int64_t q = 0; q < planes; q++) {
-        float av = p->ab[q % p->c];
-        const float *gq = gy + q * hw;
-        float *xq = gx + q * hw;
-        for (int64_t i = 0; i < hw; i++) xq[i] += av * gq[i];
+        xai_vec_axpy(hw, p->ab[q % p->c], gy + q * hw, gx + q * hw);
     }
 }
 

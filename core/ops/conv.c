@@ -11,6 +11,7 @@
 
 #include "_conv_util.h"
 #include "_util.h"
+#include "_vec.h"
 
 struct conv_p {
     struct xai_conv_attrs a;
@@ -81,23 +82,42 @@ static int64_t macs(const void *pp, const struct xai_shape *in, int n_in,
     return xai_shape_numel(&out[0]) * taps;
 }
 
+/* One kernel tap over one output row: yrow[ox] += wv * xrow[ox*sw + off] (gy/gx reversed for
+ * backward) over the positions that read inside the row. */
+static void tap_row(const struct xai_win *g, int64_t j, float wv, const float *xrow, float *yrow)
+{
+    int64_t lo, hi, off = j * g->dw - g->pw;
+    xai_win_span(off, g->sw, g->w, g->ow, &lo, &hi);
+    if (g->sw == 1) {
+        xai_vec_axpy(hi - lo, wv, xrow + lo + off, yrow + lo);
+    } else {
+        for (int64_t ox = lo; ox < hi; ox++) yrow[ox] += wv * xrow[ox * g->sw + off];
+    }
+}
+
+static void tap_row_adjoint(const struct xai_win *g, int64_t j, float wv, const float *grow,
+                            float *xrow)
+{
+    int64_t lo, hi, off = j * g->dw - g->pw;
+    xai_win_span(off, g->sw, g->w, g->ow, &lo, &hi);
+    if (g->sw == 1) {
+        xai_vec_axpy(hi - lo, wv, grow + lo, xrow + lo + off);
+    } else {
+        for (int64_t ox = lo; ox < hi; ox++) xrow[ox * g->sw + off] += wv * grow[ox];
+    }
+}
+
 /* Direct depthwise forward of one output plane y from one input plane x. */
 static void dw_forward_plane(const struct xai_win *g, const float *x, const float *wk, float bias,
                              float *y)
 {
-    for (int64_t k = 0; k < g->oh * g->ow; k++) y[k] = bias;
+    xai_vec_fill(g->oh * g->ow, bias, y);
     for (int64_t oy = 0; oy < g->oh; oy++) {
-        float *yrow = y + oy * g->ow;
         for (int64_t i = 0; i < g->kh; i++) {
             int64_t iy = oy * g->sh - g->ph + i * g->dh;
             if (iy < 0 || iy >= g->h) continue;
-            const float *xrow = x + iy * g->w;
-            for (int64_t j = 0; j < g->kw; j++) {
-                int64_t lo, hi, off = j * g->dw - g->pw;
-                float wv = wk[i * g->kw + j];
-                xai_win_span(off, g->sw, g->w, g->ow, &lo, &hi);
-                for (int64_t ox = lo; ox < hi; ox++) yrow[ox] += wv * xrow[ox * g->sw + off];
-            }
+            for (int64_t j = 0; j < g->kw; j++)
+                tap_row(g, j, wk[i * g->kw + j], x + iy * g->w, y + oy * g->ow);
         }
     }
 }
@@ -106,17 +126,11 @@ static void dw_forward_plane(const struct xai_win *g, const float *x, const floa
 static void dw_backward_plane(const struct xai_win *g, const float *gy, const float *wk, float *gx)
 {
     for (int64_t oy = 0; oy < g->oh; oy++) {
-        const float *grow = gy + oy * g->ow;
         for (int64_t i = 0; i < g->kh; i++) {
             int64_t iy = oy * g->sh - g->ph + i * g->dh;
             if (iy < 0 || iy >= g->h) continue;
-            float *xrow = gx + iy * g->w;
-            for (int64_t j = 0; j < g->kw; j++) {
-                int64_t lo, hi, off = j * g->dw - g->pw;
-                float wv = wk[i * g->kw + j];
-                xai_win_span(off, g->sw, g->w, g->ow, &lo, &hi);
-                for (int64_t ox = lo; ox < hi; ox++) xrow[ox * g->sw + off] += wv * grow[ox];
-            }
+            for (int64_t j = 0; j < g->kw; j++)
+                tap_row_adjoint(g, j, wk[i * g->kw + j], gy + oy * g->ow, gx + iy * g->w);
         }
     }
 }
@@ -150,8 +164,7 @@ static void backward_depthwise(const struct conv_p *p, const struct xai_win *g,
 
 static void fill_bias(const float *b, int64_t m, int64_t n, float *y)
 {
-    for (int64_t c = 0; c < m; c++)
-        for (int64_t k = 0; k < n; k++) y[c * n + k] = b[c];
+    for (int64_t c = 0; c < m; c++) xai_vec_fill(n, b[c], y + c * n);
 }
 
 /* One batch item of the gemm path: x [C, H*W] -> y [M, OH*OW]. */

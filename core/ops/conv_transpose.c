@@ -12,6 +12,7 @@
 
 #include "_conv_util.h"
 #include "_util.h"
+#include "_vec.h"
 
 struct convt_p {
     struct xai_conv_attrs a;
@@ -124,8 +125,7 @@ static int64_t macs(const void *pp, const struct xai_shape *in, int n_in,
 
 static void fill_bias(const float *b, int64_t m, int64_t n, float *y)
 {
-    for (int64_t c = 0; c < m; c++)
-        for (int64_t k = 0; k < n; k++) y[c * n + k] = b[c];
+    for (int64_t c = 0; c < m; c++) xai_vec_fill(n, b[c], y + c * n);
 }
 
 /* One batch item: x [C_in, H*W] -> y [C_out, OH*OW]. */
