@@ -3,7 +3,7 @@
  * direct double-precision references written here, at sizes that go through the gemm paths
  * (im2col, 1x1 without im2col, depthwise direct loop, folded MatMul): forward values and
  * input gradients (which must accumulate into a pre-filled buffer). Also the refusals of
- * unsupported attributes.
+ * unsupported attributes, and several threads sharing one op's params.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -805,6 +806,63 @@ static void test_macs(void **state)
     node_free(&nd);
 }
 
+/* ---- threads sharing params ------------------------------------------------------------------ */
+
+struct job {
+    struct node *nd;
+    struct run *r; /* shared params; this job uses its own buffers */
+    const float *gy, *want_y, *want_gx;
+    int bad;
+};
+
+static void *job_main(void *arg)
+{
+    struct job *j = arg;
+    struct run mine = *j->r;
+    int64_t ny = xai_shape_numel(&mine.out), nx = xai_shape_numel(&j->nd->shapes[0]);
+    size_t sc = mine.op->scratch(mine.params, j->nd->shapes, j->nd->n_in, &mine.out);
+    mine.scratch = calloc(sc + 1, sizeof(float));
+    mine.y = calloc((size_t)ny, sizeof(float));
+    mine.tout.data = mine.y;
+    mine.pout[0] = &mine.tout;
+    for (int rep = 0; rep < 20; rep++) {
+        run_forward(j->nd, &mine);
+        float *gx = run_backward(j->nd, &mine, 0, j->gy);
+        for (int64_t i = 0; i < ny; i++) j->bad += fabsf(mine.y[i] - j->want_y[i]) > 1e-4f;
+        for (int64_t i = 0; i < nx; i++) j->bad += fabsf(gx[i] - j->want_gx[i]) > 1e-4f;
+        free(gx);
+    }
+    free(mine.scratch);
+    free(mine.y);
+    return NULL;
+}
+
+static void test_threads_share_params(void **state)
+{
+    struct node nd;
+    struct run r;
+    struct xai_err err = {{0}};
+    conv_node(&nd, "Conv", 4);
+    attr_ints(&nd, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    if (run_open(&nd, &r, &err)) fail_msg("%s", err.msg);
+    run_forward(&nd, &r);
+    float *gy = random_buf(xai_shape_numel(&r.out)), *gx = run_backward(&nd, &r, 0, gy);
+    struct job jobs[4];
+    pthread_t th[4];
+    for (int t = 0; t < 4; t++) {
+        jobs[t] = (struct job){&nd, &r, gy, r.y, gx, 0};
+        assert_int_equal(pthread_create(&th[t], NULL, job_main, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(jobs[t].bad, 0);
+    }
+    free(gy);
+    free(gx);
+    run_close(&r);
+    node_free(&nd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -820,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_refusals_bn_gemm),
         cmocka_unit_test(test_macs),
+        cmocka_unit_test(test_threads_share_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
