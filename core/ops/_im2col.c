@@ -94,15 +94,15 @@ static void col2im_row(const struct xai_win *g, const struct tap *t, const float
     }
 }
 
-void xai_im2col(const struct xai_win *g, const float *img, float *col)
+void xai_im2col(const struct xai_win *g, const float *img, float *col, int64_t ld)
 {
-    int64_t npos = g->oh * g->ow, hw = g->h * g->w, taps = g->kh * g->kw;
+    int64_t hw = g->h * g->w, taps = g->kh * g->kw;
     bool contig = contiguous(g);
     for (int64_t i = 0; i < g->kh; i++)
         for (int64_t j = 0; j < g->kw; j++) {
             struct tap t = tap_of(g, i, j);
-            float *row = col + (i * g->kw + j) * npos;
-            for (int64_t ci = 0; ci < g->c; ci++, row += taps * npos) {
+            float *row = col + (i * g->kw + j) * ld;
+            for (int64_t ci = 0; ci < g->c; ci++, row += taps * ld) {
                 if (contig)
                     im2col_row_contig(g, &t, img + ci * hw, row);
                 else
@@ -111,14 +111,14 @@ void xai_im2col(const struct xai_win *g, const float *img, float *col)
         }
 }
 
-void xai_col2im_add(const struct xai_win *g, const float *col, float *img)
+void xai_col2im_add(const struct xai_win *g, const float *col, int64_t ld, float *img)
 {
-    int64_t npos = g->oh * g->ow, hw = g->h * g->w, taps = g->kh * g->kw;
+    int64_t hw = g->h * g->w, taps = g->kh * g->kw;
     for (int64_t i = 0; i < g->kh; i++)
         for (int64_t j = 0; j < g->kw; j++) {
             struct tap t = tap_of(g, i, j);
-            const float *row = col + (i * g->kw + j) * npos;
-            for (int64_t ci = 0; ci < g->c; ci++, row += taps * npos)
+            const float *row = col + (i * g->kw + j) * ld;
+            for (int64_t ci = 0; ci < g->c; ci++, row += taps * ld)
                 col2im_row(g, &t, row, img + ci * hw);
         }
 }

@@ -3,13 +3,16 @@
  *
  * Forward per batch item and group: Y_g[M_g, OH*OW] = W_g[M_g, C_g*kH*kW] . col(X_g), with
  * the column matrix from im2col (skipped for 1x1 stride-1 unpadded kernels, where it is X_g
- * itself). Depthwise convolutions (one input channel per group) run a direct loop instead.
+ * itself). Small feature maps batch several items into one gemm (see chunk_items).
+ * Depthwise convolutions (one input channel per group) run a direct loop instead.
  * Backward (input only): dX_g += col2im(W_g^T . dY_g); direct loop for depthwise.
  */
 #include <cblas.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "_conv_util.h"
+#include "_depthwise.h"
 #include "_util.h"
 #include "_vec.h"
 
@@ -65,13 +68,36 @@ static bool is_depthwise(const struct conv_p *p)
     return p->cg == 1 && p->a.group > 1;
 }
 
+/* Batch items per gemm: small feature maps put several items side by side in one column
+ * matrix, so that the gemm is wide enough and the weights are packed once for all. */
+#define CONV_GEMM_COLS 384
+
+static int64_t chunk_items(const struct xai_win *g, int64_t n)
+{
+    int64_t ohw = g->oh * g->ow, k = (CONV_GEMM_COLS + ohw - 1) / ohw;
+    return k < n ? k : n > 1 ? n : 1;
+}
+
+/* Sizes of the gemm path for one group. */
+struct gemm_dims {
+    int64_t mg, kk, hw, ohw;
+};
+
+static struct gemm_dims dims_of(const struct conv_p *p, const struct xai_win *g)
+{
+    return (struct gemm_dims){p->m / p->a.group, g->c * g->kh * g->kw, g->h * g->w, g->oh * g->ow};
+}
+
 static size_t scratch(const void *pp, const struct xai_shape *in, int n_in,
                       const struct xai_shape *out)
 {
     const struct conv_p *p = pp;
     struct xai_win g;
-    if (window(p, &in[0], &g, NULL) || is_depthwise(p) || xai_win_is_pointwise(&g)) return 0;
-    return (size_t)(g.c * g.kh * g.kw * g.oh * g.ow);
+    if (window(p, &in[0], &g, NULL) || is_depthwise(p)) return 0;
+    struct gemm_dims d = dims_of(p, &g);
+    int64_t nb = chunk_items(&g, in[0].d[0]);
+    if (nb > 1) return (size_t)((d.kk + d.mg) * nb * d.ohw);
+    return xai_win_is_pointwise(&g) ? 0 : (size_t)(d.kk * d.ohw);
 }
 
 static int64_t macs(const void *pp, const struct xai_shape *in, int n_in,
@@ -80,59 +106,6 @@ static int64_t macs(const void *pp, const struct xai_shape *in, int n_in,
     const struct conv_p *p = pp;
     int64_t taps = p->cg * p->a.k[0] * p->a.k[1];
     return xai_shape_numel(&out[0]) * taps;
-}
-
-/* One kernel tap over one output row: yrow[ox] += wv * xrow[ox*sw + off] (gy/gx reversed for
- * backward) over the positions that read inside the row. */
-static void tap_row(const struct xai_win *g, int64_t j, float wv, const float *xrow, float *yrow)
-{
-    int64_t lo, hi, off = j * g->dw - g->pw;
-    xai_win_span(off, g->sw, g->w, g->ow, &lo, &hi);
-    if (g->sw == 1) {
-        xai_vec_axpy(hi - lo, wv, xrow + lo + off, yrow + lo);
-    } else {
-        for (int64_t ox = lo; ox < hi; ox++) yrow[ox] += wv * xrow[ox * g->sw + off];
-    }
-}
-
-static void tap_row_adjoint(const struct xai_win *g, int64_t j, float wv, const float *grow,
-                            float *xrow)
-{
-    int64_t lo, hi, off = j * g->dw - g->pw;
-    xai_win_span(off, g->sw, g->w, g->ow, &lo, &hi);
-    if (g->sw == 1) {
-        xai_vec_axpy(hi - lo, wv, grow + lo, xrow + lo + off);
-    } else {
-        for (int64_t ox = lo; ox < hi; ox++) xrow[ox * g->sw + off] += wv * grow[ox];
-    }
-}
-
-/* Direct depthwise forward of one output plane y from one input plane x. */
-static void dw_forward_plane(const struct xai_win *g, const float *x, const float *wk, float bias,
-                             float *y)
-{
-    xai_vec_fill(g->oh * g->ow, bias, y);
-    for (int64_t oy = 0; oy < g->oh; oy++) {
-        for (int64_t i = 0; i < g->kh; i++) {
-            int64_t iy = oy * g->sh - g->ph + i * g->dh;
-            if (iy < 0 || iy >= g->h) continue;
-            for (int64_t j = 0; j < g->kw; j++)
-                tap_row(g, j, wk[i * g->kw + j], x + iy * g->w, y + oy * g->ow);
-        }
-    }
-}
-
-/* Direct depthwise backward: gx += adjoint of dw_forward_plane applied to gy. */
-static void dw_backward_plane(const struct xai_win *g, const float *gy, const float *wk, float *gx)
-{
-    for (int64_t oy = 0; oy < g->oh; oy++) {
-        for (int64_t i = 0; i < g->kh; i++) {
-            int64_t iy = oy * g->sh - g->ph + i * g->dh;
-            if (iy < 0 || iy >= g->h) continue;
-            for (int64_t j = 0; j < g->kw; j++)
-                tap_row_adjoint(g, j, wk[i * g->kw + j], gy + oy * g->ow, gx + iy * g->w);
-        }
-    }
 }
 
 static void forward_depthwise(const struct conv_p *p, const struct xai_win *g,
@@ -145,8 +118,8 @@ static void forward_depthwise(const struct conv_p *p, const struct xai_win *g,
     int64_t hw = g->h * g->w, ohw = g->oh * g->ow;
     for (int64_t b_i = 0; b_i < n; b_i++)
         for (int64_t m = 0; m < p->m; m++)
-            dw_forward_plane(g, x + (b_i * p->a.group + m / mult) * hw, w + m * taps,
-                             b ? b[m] : 0.f, y + (b_i * p->m + m) * ohw);
+            xai_dw_forward_plane(g, x + (b_i * p->a.group + m / mult) * hw, w + m * taps,
+                                 b ? b[m] : 0.f, y + (b_i * p->m + m) * ohw);
 }
 
 static void backward_depthwise(const struct conv_p *p, const struct xai_win *g,
@@ -158,8 +131,8 @@ static void backward_depthwise(const struct conv_p *p, const struct xai_win *g,
     int64_t hw = g->h * g->w, ohw = g->oh * g->ow;
     for (int64_t b_i = 0; b_i < n; b_i++)
         for (int64_t m = 0; m < p->m; m++)
-            dw_backward_plane(g, gy + (b_i * p->m + m) * ohw, w + m * taps,
-                              gx + (b_i * p->a.group + m / mult) * hw);
+            xai_dw_backward_plane(g, gy + (b_i * p->m + m) * ohw, w + m * taps,
+                                  gx + (b_i * p->a.group + m / mult) * hw);
 }
 
 static void fill_bias(const float *b, int64_t m, int64_t n, float *y)
@@ -167,35 +140,71 @@ static void fill_bias(const float *b, int64_t m, int64_t n, float *y)
     for (int64_t c = 0; c < m; c++) xai_vec_fill(n, b[c], y + c * n);
 }
 
-/* One batch item of the gemm path: x [C, H*W] -> y [M, OH*OW]. */
+/* One batch item: x [C, H*W] -> y [M, OH*OW], gemm straight into y. */
 static void forward_item(const struct conv_p *p, const struct xai_win *g, const float *x,
                          const float *w, const float *b, float *y, float *col)
 {
-    int64_t mg = p->m / p->a.group, kk = g->c * g->kh * g->kw;
-    int64_t hw = g->h * g->w, ohw = g->oh * g->ow;
+    struct gemm_dims d = dims_of(p, g);
     bool pointwise = xai_win_is_pointwise(g);
-    if (b) fill_bias(b, p->m, ohw, y);
+    if (b) fill_bias(b, p->m, d.ohw, y);
     for (int64_t gi = 0; gi < p->a.group; gi++) {
-        const float *xg = x + gi * g->c * hw;
-        if (!pointwise) xai_im2col(g, xg, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)ohw, (int)kk, 1.f,
-                    w + gi * mg * kk, (int)kk, pointwise ? xg : col, (int)ohw, b ? 1.f : 0.f,
-                    y + gi * mg * ohw, (int)ohw);
+        const float *xg = x + gi * g->c * d.hw;
+        if (!pointwise) xai_im2col(g, xg, col, d.ohw);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d.mg, (int)d.ohw, (int)d.kk,
+                    1.f, w + gi * d.mg * d.kk, (int)d.kk, pointwise ? xg : col, (int)d.ohw,
+                    b ? 1.f : 0.f, y + gi * d.mg * d.ohw, (int)d.ohw);
     }
 }
 
 static void backward_item(const struct conv_p *p, const struct xai_win *g, const float *gy,
                           const float *w, float *gx, float *col)
 {
-    int64_t mg = p->m / p->a.group, kk = g->c * g->kh * g->kw;
-    int64_t hw = g->h * g->w, ohw = g->oh * g->ow;
+    struct gemm_dims d = dims_of(p, g);
     bool pointwise = xai_win_is_pointwise(g);
     for (int64_t gi = 0; gi < p->a.group; gi++) {
-        float *gxg = gx + gi * g->c * hw;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)ohw, (int)mg, 1.f,
-                    w + gi * mg * kk, (int)kk, gy + gi * mg * ohw, (int)ohw, pointwise ? 1.f : 0.f,
-                    pointwise ? gxg : col, (int)ohw);
-        if (!pointwise) xai_col2im_add(g, col, gxg);
+        float *gxg = gx + gi * g->c * d.hw;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d.kk, (int)d.ohw, (int)d.mg, 1.f,
+                    w + gi * d.mg * d.kk, (int)d.kk, gy + gi * d.mg * d.ohw, (int)d.ohw,
+                    pointwise ? 1.f : 0.f, pointwise ? gxg : col, (int)d.ohw);
+        if (!pointwise) xai_col2im_add(g, col, d.ohw, gxg);
+    }
+}
+
+/* nb batch items x [nb, C, H*W] -> y [nb, M, OH*OW] through one gemm per group into a
+ * staging matrix [M_g, nb*OH*OW], then copied (plus bias) to y. */
+static void forward_chunk(const struct conv_p *p, const struct xai_win *g, const float *x,
+                          const float *w, const float *b, float *y, int64_t nb, float *col)
+{
+    struct gemm_dims d = dims_of(p, g);
+    int64_t cols = nb * d.ohw, xs = g->c * p->a.group * d.hw;
+    float *stage = col + d.kk * cols;
+    for (int64_t gi = 0; gi < p->a.group; gi++) {
+        for (int64_t t = 0; t < nb; t++)
+            xai_im2col(g, x + t * xs + gi * g->c * d.hw, col + t * d.ohw, cols);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d.mg, (int)cols, (int)d.kk, 1.f,
+                    w + gi * d.mg * d.kk, (int)d.kk, col, (int)cols, 0.f, stage, (int)cols);
+        for (int64_t t = 0; t < nb; t++)
+            for (int64_t m = 0; m < d.mg; m++)
+                xai_vec_affine(d.ohw, 1.f, b ? b[gi * d.mg + m] : 0.f, stage + m * cols + t * d.ohw,
+                               y + (t * p->m + gi * d.mg + m) * d.ohw);
+    }
+}
+
+static void backward_chunk(const struct conv_p *p, const struct xai_win *g, const float *gy,
+                           const float *w, float *gx, int64_t nb, float *col)
+{
+    struct gemm_dims d = dims_of(p, g);
+    int64_t cols = nb * d.ohw, xs = g->c * p->a.group * d.hw;
+    float *stage = col + d.kk * cols;
+    for (int64_t gi = 0; gi < p->a.group; gi++) {
+        for (int64_t t = 0; t < nb; t++)
+            for (int64_t m = 0; m < d.mg; m++)
+                memcpy(stage + m * cols + t * d.ohw, gy + (t * p->m + gi * d.mg + m) * d.ohw,
+                       sizeof(float) * (size_t)d.ohw);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d.kk, (int)cols, (int)d.mg, 1.f,
+                    w + gi * d.mg * d.kk, (int)d.kk, stage, (int)cols, 0.f, col, (int)cols);
+        for (int64_t t = 0; t < nb; t++)
+            xai_col2im_add(g, col + t * d.ohw, cols, gx + t * xs + gi * g->c * d.hw);
     }
 }
 
@@ -208,11 +217,16 @@ static void forward(const struct xai_op_run *r)
         forward_depthwise(p, &g, r);
         return;
     }
-    const float *b = p->bias ? r->in[2]->data : NULL;
+    const float *b = p->bias ? r->in[2]->data : NULL, *x = r->in[0]->data, *w = r->in[1]->data;
     int64_t n = r->in[0]->shape.d[0], xs = g.c * p->a.group * g.h * g.w, ys = p->m * g.oh * g.ow;
-    for (int64_t i = 0; i < n; i++)
-        forward_item(p, &g, r->in[0]->data + i * xs, r->in[1]->data, b, r->out[0]->data + i * ys,
-                     r->scratch);
+    int64_t nb = chunk_items(&g, n);
+    for (int64_t i = 0; i < n; i += nb) {
+        if (nb == 1)
+            forward_item(p, &g, x + i * xs, w, b, r->out[0]->data + i * ys, r->scratch);
+        else
+            forward_chunk(p, &g, x + i * xs, w, b, r->out[0]->data + i * ys,
+                          n - i < nb ? n - i : nb, r->scratch);
+    }
 }
 
 static void backward(const struct xai_op_run *r)
@@ -224,10 +238,16 @@ static void backward(const struct xai_op_run *r)
         backward_depthwise(p, &g, r);
         return;
     }
+    const float *gy = r->gout[0]->data, *w = r->in[1]->data;
     int64_t n = r->in[0]->shape.d[0], xs = g.c * p->a.group * g.h * g.w, ys = p->m * g.oh * g.ow;
-    for (int64_t i = 0; i < n; i++)
-        backward_item(p, &g, r->gout[0]->data + i * ys, r->in[1]->data, r->gin[0]->data + i * xs,
-                      r->scratch);
+    int64_t nb = chunk_items(&g, n);
+    for (int64_t i = 0; i < n; i += nb) {
+        if (nb == 1)
+            backward_item(p, &g, gy + i * ys, w, r->gin[0]->data + i * xs, r->scratch);
+        else
+            backward_chunk(p, &g, gy + i * ys, w, r->gin[0]->data + i * xs, n - i < nb ? n - i : nb,
+                           r->scratch);
+    }
 }
 
 const struct xai_op_def xai_op_conv = {

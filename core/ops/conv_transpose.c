@@ -144,7 +144,7 @@ static void forward_item(const struct convt_p *p, const struct xai_win *g, const
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kk, (int)hw, (int)cg, 1.f,
                     w + gi * cg * kk, (int)kk, x + gi * cg * hw, (int)hw, pointwise ? 1.f : 0.f,
                     pointwise ? yg : col, (int)hw);
-        if (!pointwise) xai_col2im_add(g, col, yg);
+        if (!pointwise) xai_col2im_add(g, col, hw, yg);
     }
 }
 
@@ -156,7 +156,7 @@ static void backward_item(const struct convt_p *p, const struct xai_win *g, cons
     bool pointwise = xai_win_is_pointwise(g);
     for (int64_t gi = 0; gi < p->a.group; gi++) {
         const float *gyg = gy + gi * p->mg * ohw;
-        if (!pointwise) xai_im2col(g, gyg, col);
+        if (!pointwise) xai_im2col(g, gyg, col, hw);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cg, (int)hw, (int)kk, 1.f,
                     w + gi * cg * kk, (int)kk, pointwise ? gyg : col, (int)hw, 1.f,
                     gx + gi * cg * hw, (int)hw);

@@ -334,6 +334,17 @@ static void test_conv_im2col(void **state)
     CV(2, 3, 16, 16, 8, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, {0, 0}, false, NULL);
 }
 
+/* Batch items go through the gemm one at a time (feature maps of >= 384 pixels) or several
+ * side by side (smaller maps), including a last chunk that is not full. */
+static void test_conv_batch_chunks(void **state)
+{
+    CV(2, 4, 20, 20, 6, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(2, 4, 20, 20, 6, 1, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, 2, {0, 0}, true, NULL);
+    CV(3, 8, 14, 14, 6, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 2, {0, 0}, true, NULL);
+    CV(5, 8, 7, 7, 4, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, false, NULL);
+    CV(1, 8, 7, 7, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+}
+
 static void test_conv_auto_pad(void **state)
 {
     CV(2, 8, 9, 9, 6, 3, 3, {2, 2}, {1, 1}, {0}, 1, {0, 0}, true, "SAME_UPPER");
@@ -866,19 +877,13 @@ static void test_threads_share_params(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv_im2col),
-        cmocka_unit_test(test_conv_auto_pad),
-        cmocka_unit_test(test_conv_depthwise),
-        cmocka_unit_test(test_conv_pointwise),
-        cmocka_unit_test(test_conv_1d),
-        cmocka_unit_test(test_conv_transpose),
-        cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_matmul),
-        cmocka_unit_test(test_batch_normalization),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_refusals_bn_gemm),
-        cmocka_unit_test(test_macs),
-        cmocka_unit_test(test_threads_share_params),
+        cmocka_unit_test(test_conv_im2col),    cmocka_unit_test(test_conv_batch_chunks),
+        cmocka_unit_test(test_conv_auto_pad),  cmocka_unit_test(test_conv_depthwise),
+        cmocka_unit_test(test_conv_pointwise), cmocka_unit_test(test_conv_1d),
+        cmocka_unit_test(test_conv_transpose), cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_matmul),         cmocka_unit_test(test_batch_normalization),
+        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_refusals_bn_gemm),
+        cmocka_unit_test(test_macs),           cmocka_unit_test(test_threads_share_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
