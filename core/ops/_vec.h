@@ -1,0 +1,44 @@
+/*
+ * _vec.h - small loops over float vectors written so that compilers vectorise them at -O2
+ * (GCC 12's default cost model there only vectorises loops whose trip count is a known
+ * multiple of the vector width, hence the fixed inner loops of 8).
+ */
+#ifndef XAI_OPS_VEC_H
+#define XAI_OPS_VEC_H
+
+#include <stdint.h>
+
+/* y[k] += a * x[k], k < n; x and y must not overlap. */
+static inline void xai_vec_axpy(int64_t n, float a, const float *restrict x, float *restrict y)
+{
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int u = 0; u < 8; u++) y[k + u] += a * x[k + u];
+    for (; k < n; k++) y[k] += a * x[k];
+}
+
+/* y[k] += x[k], k < n; x and y must not overlap. */
+static inline void xai_vec_add(int64_t n, const float *restrict x, float *restrict y)
+{
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int u = 0; u < 8; u++) y[k + u] += x[k + u];
+    for (; k < n; k++) y[k] += x[k];
+}
+
+/* y[k] = a * x[k] + b, k < n; x and y may be the same array. */
+static inline void xai_vec_affine(int64_t n, float a, float b, const float *x, float *y)
+{
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int u = 0; u < 8; u++) y[k + u] = a * x[k + u] + b;
+    for (; k < n; k++) y[k] = a * x[k] + b;
+}
+
+/* y[k] = v, k < n. */
+static inline void xai_vec_fill(int64_t n, float v, float *y)
+{
+    for (int64_t k = 0; k < n; k++) y[k] = v;
+}
+
+#endif

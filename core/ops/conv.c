@@ -1,0 +1,264 @@
+/*
+ * conv.c - Conv (1-D and 2-D): y = W * x + B, per group.
+ *
+ * Forward per batch item and group: Y_g[M_g, OH*OW] = W_g[M_g, C_g*kH*kW] . col(X_g), with
+ * the column matrix from im2col (skipped for 1x1 stride-1 unpadded kernels, where it is X_g
+ * itself). Small feature maps batch several items into one gemm (see chunk_items).
+ * Depthwise convolutions (one input channel per group) run a direct loop instead.
+ * Backward (input only): dX_g += col2im(W_g^T . dY_g); direct loop for depthwise.
+ */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "_conv_util.h"
+#include "_depthwise.h"
+#include "_util.h"
+#include "_vec.h"
+
+struct conv_p {
+    struct xai_conv_attrs a;
+    int64_t m, cg; /* output channels; input channels per group */
+    bool bias;
+};
+
+static xai_status init(const struct xai_node_def *nd, void **params, struct xai_err *err)
+{
+    struct conv_p p = {0};
+    xai_status st = xai_conv_weights(nd, 1, &p.a, err);
+    if (st) return st;
+    const struct xai_shape *w = &nd->in_shape[1];
+    if ((st = xai_conv_attrs_read(nd, w, &p.a, err))) return st;
+    p.m = w->d[0];
+    p.cg = w->d[1];
+    if (p.m % p.a.group != 0 || p.cg < 1)
+        return xai_fail(err, XAI_BAD_MODEL,
+                        "node '%s' (Conv): %lld output channels do not split into %lld groups",
+                        nd->name, (long long)p.m, (long long)p.a.group);
+    if ((st = xai_conv_bias(nd, 2, p.m, &p.bias, err))) return st;
+    struct conv_p *out = malloc(sizeof *out);
+    if (!out) return xai_fail(err, XAI_NO_MEMORY, "out of memory");
+    *out = p;
+    *params = out;
+    return XAI_OK;
+}
+
+static xai_status window(const struct conv_p *p, const struct xai_shape *x, struct xai_win *g,
+                         struct xai_err *err)
+{
+    int64_t h, w;
+    xai_status st = xai_conv_input("Conv", &p->a, x, p->cg * p->a.group, &h, &w, err);
+    if (st) return st;
+    return xai_conv_window("Conv", &p->a, p->cg, h, w, g, err);
+}
+
+static xai_status infer(const void *pp, const struct xai_shape *in, int n_in, struct xai_shape *out,
+                        int n_out, int64_t batch, struct xai_err *err)
+{
+    const struct conv_p *p = pp;
+    struct xai_win g;
+    xai_status st = window(p, &in[0], &g, err);
+    if (st) return st;
+    out[0] = xai_conv_shape(&p->a, in[0].d[0], p->m, g.oh, g.ow);
+    return XAI_OK;
+}
+
+static bool is_depthwise(const struct conv_p *p)
+{
+    return p->cg == 1 && p->a.group > 1;
+}
+
+/* Batch items per gemm: small feature maps put several items side by side in one column
+ * matrix, so that the gemm is wide enough and the weights are packed once for all. */
+#define CONV_GEMM_COLS 384
+
+static int64_t chunk_items(const struct xai_win *g, int64_t n)
+{
+    int64_t ohw = g->oh * g->ow, k = (CONV_GEMM_COLS + ohw - 1) / ohw;
+    return k < n ? k : n > 1 ? n : 1;
+}
+
+/* Sizes of the gemm path for one group. */
+struct gemm_dims {
+    int64_t mg, kk, hw, ohw;
+};
+
+static struct gemm_dims dims_of(const struct conv_p *p, const struct xai_win *g)
+{
+    return (struct gemm_dims){p->m / p->a.group, g->c * g->kh * g->kw, g->h * g->w, g->oh * g->ow};
+}
+
+static size_t scratch(const void *pp, const struct xai_shape *in, int n_in,
+                      const struct xai_shape *out)
+{
+    const struct conv_p *p = pp;
+    struct xai_win g;
+    if (window(p, &in[0], &g, NULL) || is_depthwise(p)) return 0;
+    struct gemm_dims d = dims_of(p, &g);
+    int64_t nb = chunk_items(&g, in[0].d[0]);
+    if (nb > 1) return (size_t)((d.kk + d.mg) * nb * d.ohw);
+    return xai_win_is_pointwise(&g) ? 0 : (size_t)(d.kk * d.ohw);
+}
+
+static int64_t macs(const void *pp, const struct xai_shape *in, int n_in,
+                    const struct xai_shape *out)
+{
+    const struct conv_p *p = pp;
+    int64_t taps = p->cg * p->a.k[0] * p->a.k[1];
+    return xai_shape_numel(&out[0]) * taps;
+}
+
+static void forward_depthwise(const struct conv_p *p, const struct xai_win *g,
+                              const struct xai_op_run *r)
+{
+    const float *x = r->in[0]->data, *w = r->in[1]->data;
+    const float *b = p->bias ? r->in[2]->data : NULL;
+    float *y = r->out[0]->data;
+    int64_t n = r->in[0]->shape.d[0], mult = p->m / p->a.group, taps = g->kh * g->kw;
+    int64_t hw = g->h * g->w, ohw = g->oh * g->ow;
+    for (int64_t b_i = 0; b_i < n; b_i++)
+        for (int64_t m = 0; m < p->m; m++)
+            xai_dw_forward_plane(g, x + (b_i * p->a.group + m / mult) * hw, w + m * taps,
+                                 b ? b[m] : 0.f, y + (b_i * p->m + m) * ohw);
+}
+
+static void backward_depthwise(const struct conv_p *p, const struct xai_win *g,
+                               const struct xai_op_run *r)
+{
+    const float *gy = r->gout[0]->data, *w = r->in[1]->data;
+    float *gx = r->gin[0]->data;
+    int64_t n = r->in[0]->shape.d[0], mult = p->m / p->a.group, taps = g->kh * g->kw;
+    int64_t hw = g->h * g->w, ohw = g->oh * g->ow;
+    for (int64_t b_i = 0; b_i < n; b_i++)
+        for (int64_t m = 0; m < p->m; m++)
+            xai_dw_backward_plane(g, gy + (b_i * p->m + m) * ohw, w + m * taps,
+                                  gx + (b_i * p->a.group + m / mult) * hw);
+}
+
+static void fill_bias(const float *b, int64_t m, int64_t n, float *y)
+{
+    for (int64_t c = 0; c < m; c++) xai_vec_fill(n, b[c], y + c * n);
+}
+
+/* One batch item: x [C, H*W] -> y [M, OH*OW], gemm straight into y. */
+static void forward_item(const struct conv_p *p, const struct xai_win *g, const float *x,
+                         const float *w, const float *b, float *y, float *col)
+{
+    struct gemm_dims d = dims_of(p, g);
+    bool pointwise = xai_win_is_pointwise(g);
+    if (b) fill_bias(b, p->m, d.ohw, y);
+    for (int64_t gi = 0; gi < p->a.group; gi++) {
+        const float *xg = x + gi * g->c * d.hw;
+        if (!pointwise) xai_im2col(g, xg, col, d.ohw);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d.mg, (int)d.ohw, (int)d.kk,
+                    1.f, w + gi * d.mg * d.kk, (int)d.kk, pointwise ? xg : col, (int)d.ohw,
+                    b ? 1.f : 0.f, y + gi * d.mg * d.ohw, (int)d.ohw);
+    }
+}
+
+static void backward_item(const struct conv_p *p, const struct xai_win *g, const float *gy,
+                          const float *w, float *gx, float *col)
+{
+    struct gemm_dims d = dims_of(p, g);
+    bool pointwise = xai_win_is_pointwise(g);
+    for (int64_t gi = 0; gi < p->a.group; gi++) {
+        float *gxg = gx + gi * g->c * d.hw;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d.kk, (int)d.ohw, (int)d.mg, 1.f,
+                    w + gi * d.mg * d.kk, (int)d.kk, gy + gi * d.mg * d.ohw, (int)d.ohw,
+                    pointwise ? 1.f : 0.f, pointwise ? gxg : col, (int)d.ohw);
+        if (!pointwise) xai_col2im_add(g, col, d.ohw, gxg);
+    }
+}
+
+/* nb batch items x [nb, C, H*W] -> y [nb, M, OH*OW] through one gemm per group into a
+ * staging matrix [M_g, nb*OH*OW], then copied (plus bias) to y. */
+static void forward_chunk(const struct conv_p *p, const struct xai_win *g, const float *x,
+                          const float *w, const float *b, float *y, int64_t nb, float *col)
+{
+    struct gemm_dims d = dims_of(p, g);
+    int64_t cols = nb * d.ohw, xs = g->c * p->a.group * d.hw;
+    float *stage = col + d.kk * cols;
+    for (int64_t gi = 0; gi < p->a.group; gi++) {
+        for (int64_t t = 0; t < nb; t++)
+            xai_im2col(g, x + t * xs + gi * g->c * d.hw, col + t * d.ohw, cols);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d.mg, (int)cols, (int)d.kk, 1.f,
+                    w + gi * d.mg * d.kk, (int)d.kk, col, (int)cols, 0.f, stage, (int)cols);
+        for (int64_t t = 0; t < nb; t++)
+            for (int64_t m = 0; m < d.mg; m++)
+                xai_vec_affine(d.ohw, 1.f, b ? b[gi * d.mg + m] : 0.f, stage + m * cols + t * d.ohw,
+                               y + (t * p->m + gi * d.mg + m) * d.ohw);
+    }
+}
+
+static void backward_chunk(const struct conv_p *p, const struct xai_win *g, const float *gy,
+                           const float *w, float *gx, int64_t nb, float *col)
+{
+    struct gemm_dims d = dims_of(p, g);
+    int64_t cols = nb * d.ohw, xs = g->c * p->a.group * d.hw;
+    float *stage = col + d.kk * cols;
+    for (int64_t gi = 0; gi < p->a.group; gi++) {
+        for (int64_t t = 0; t < nb; t++)
+            for (int64_t m = 0; m < d.mg; m++)
+                memcpy(stage + m * cols + t * d.ohw, gy + (t * p->m + gi * d.mg + m) * d.ohw,
+                       sizeof(float) * (size_t)d.ohw);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d.kk, (int)cols, (int)d.mg, 1.f,
+                    w + gi * d.mg * d.kk, (int)d.kk, stage, (int)cols, 0.f, col, (int)cols);
+        for (int64_t t = 0; t < nb; t++)
+            xai_col2im_add(g, col + t * d.ohw, cols, gx + t * xs + gi * g->c * d.hw);
+    }
+}
+
+static void forward(const struct xai_op_run *r)
+{
+    const struct conv_p *p = r->p;
+    struct xai_win g;
+    if (window(p, &r->in[0]->shape, &g, NULL)) return;
+    if (is_depthwise(p)) {
+        forward_depthwise(p, &g, r);
+        return;
+    }
+    const float *b = p->bias ? r->in[2]->data : NULL, *x = r->in[0]->data, *w = r->in[1]->data;
+    int64_t n = r->in[0]->shape.d[0], xs = g.c * p->a.group * g.h * g.w, ys = p->m * g.oh * g.ow;
+    int64_t nb = chunk_items(&g, n);
+    for (int64_t i = 0; i < n; i += nb) {
+        if (nb == 1)
+            forward_item(p, &g, x + i * xs, w, b, r->out[0]->data + i * ys, r->scratch);
+        else
+            forward_chunk(p, &g, x + i * xs, w, b, r->out[0]->data + i * ys,
+                          n - i < nb ? n - i : nb, r->scratch);
+    }
+}
+
+static void backward(const struct xai_op_run *r)
+{
+    const struct conv_p *p = r->p;
+    struct xai_win g;
+    if (!r->gout[0] || !r->gin[0] || window(p, &r->in[0]->shape, &g, NULL)) return;
+    if (is_depthwise(p)) {
+        backward_depthwise(p, &g, r);
+        return;
+    }
+    const float *gy = r->gout[0]->data, *w = r->in[1]->data;
+    int64_t n = r->in[0]->shape.d[0], xs = g.c * p->a.group * g.h * g.w, ys = p->m * g.oh * g.ow;
+    int64_t nb = chunk_items(&g, n);
+    for (int64_t i = 0; i < n; i += nb) {
+        if (nb == 1)
+            backward_item(p, &g, gy + i * ys, w, r->gin[0]->data + i * xs, r->scratch);
+        else
+            backward_chunk(p, &g, gy + i * ys, w, r->gin[0]->data + i * xs, n - i < nb ? n - i : nb,
+                           r->scratch);
+    }
+}
+
+const struct xai_op_def xai_op_conv = {
+    .name = "Conv",
+    .opset_min = 1,
+    .opset_max = 99,
+    .grad_mask = 1u,
+    .init = init,
+    .infer = infer,
+    .scratch = scratch,
+    .forward = forward,
+    .backward = backward,
+    .macs = macs,
+};
