@@ -92,6 +92,12 @@ int main(int argc, char **argv)
         tf[i] = t1 - t0;
         tb[i] = now_ms() - t1;
     }
+    if (getenv("XAI_PROFILE")) {
+        xai_session_profile(s, true);
+        for (int i = 0; i < reps; i++) run_once(s, &x, true, &err);
+        fprintf(stderr, "per-op totals over %d forward+gradient runs:\n", reps);
+        xai_session_profile_report(s, stderr);
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"impl\": \"xaid\", \"batch\": %d, \"threads\": %d, ", batch,

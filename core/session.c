@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct buf {
     float *p;
@@ -22,7 +23,15 @@ struct xai_session {
     uint8_t *flow, *stop;
     int max_io;
     const struct xai_tensor **pin, **pout, **pgout, **pgin;
+    double *prof_fwd, *prof_bwd; /* seconds per node, when profiling */
 };
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static bool buf_reserve(struct buf *b, size_t n)
 {
@@ -85,6 +94,8 @@ void xai_session_free(xai_session *s)
     free(s->pout);
     free(s->pgout);
     free(s->pgin);
+    free(s->prof_fwd);
+    free(s->prof_bwd);
     free(s);
 }
 
@@ -190,7 +201,9 @@ xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input, s
     for (int i = 0; i < m->n_nodes; i++) {
         struct xai_op_run r;
         bind_run(s, &m->nodes[i], &r, false);
+        double t0 = s->prof_fwd ? now_s() : 0;
         m->nodes[i].op->forward(&r);
+        if (s->prof_fwd) s->prof_fwd[i] += now_s() - t0;
     }
     s->forward_done = true;
     return XAI_OK;
@@ -287,10 +300,12 @@ xai_status xai_session_backward(xai_session *s, const struct xai_grad_seed *seed
         for (int i = 0; i < n->n_in; i++) any_in |= r.gin[i] != NULL;
         if (!any_in) continue;
         const struct xai_grad_override *ov = find_override(opts, n->op->name);
+        double t0 = s->prof_bwd ? now_s() : 0;
         if (ov)
             ov->backward(&r, ov->user);
         else
             n->op->backward(&r);
+        if (s->prof_bwd) s->prof_bwd[k] += now_s() - t0;
     }
     return XAI_OK;
 }
@@ -323,4 +338,51 @@ size_t xai_session_bytes(const xai_session *s)
     size_t b = s->scratch.cap;
     for (int v = 0; v < s->m->n_values; v++) b += s->act[v].cap + s->gbuf[v].cap;
     return b * sizeof(float);
+}
+
+void xai_session_profile(xai_session *s, bool on)
+{
+    free(s->prof_fwd);
+    free(s->prof_bwd);
+    s->prof_fwd = s->prof_bwd = NULL;
+    if (!on) return;
+    s->prof_fwd = calloc((size_t)s->m->n_nodes + 1, sizeof(double));
+    s->prof_bwd = calloc((size_t)s->m->n_nodes + 1, sizeof(double));
+    if (!s->prof_fwd || !s->prof_bwd) xai_session_profile(s, false);
+}
+
+struct prof_row {
+    const char *op;
+    double fwd, bwd;
+    int count;
+};
+
+static int prof_cmp(const void *a, const void *b)
+{
+    const struct prof_row *x = a, *y = b;
+    double tx = x->fwd + x->bwd, ty = y->fwd + y->bwd;
+    return (tx < ty) - (tx > ty);
+}
+
+void xai_session_profile_report(const xai_session *s, FILE *f)
+{
+    if (!s->prof_fwd) return;
+    int n = 0;
+    struct prof_row *rows = calloc((size_t)s->m->n_nodes + 1, sizeof *rows);
+    if (!rows) return;
+    for (int k = 0; k < s->m->n_nodes; k++) {
+        const char *op = s->m->nodes[k].op->name;
+        int i = 0;
+        while (i < n && strcmp(rows[i].op, op)) i++;
+        if (i == n) rows[n++].op = op;
+        rows[i].fwd += s->prof_fwd[k];
+        rows[i].bwd += s->prof_bwd[k];
+        rows[i].count++;
+    }
+    qsort(rows, (size_t)n, sizeof *rows, prof_cmp);
+    fprintf(f, "%-22s %6s %12s %12s\n", "op", "nodes", "forward ms", "backward ms");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%-22s %6d %12.2f %12.2f\n", rows[i].op, rows[i].count, rows[i].fwd * 1e3,
+                rows[i].bwd * 1e3);
+    free(rows);
 }

@@ -14,6 +14,8 @@
 #ifndef XAI_SESSION_H
 #define XAI_SESSION_H
 
+#include <stdio.h>
+
 #include "model.h"
 
 typedef struct xai_session xai_session;
@@ -56,6 +58,11 @@ const struct xai_tensor *xai_session_tensor(const xai_session *s, const char *na
 const struct xai_tensor *xai_session_grad(const xai_session *s, int value);
 /* First model output of the last forward pass. */
 const struct xai_tensor *xai_session_output(const xai_session *s, int i);
+/* Per-node timing, for benchmarks and tuning: when on, forward and backward add each node's
+ * wall time; xai_session_profile_report prints the totals by op type, largest first. */
+void xai_session_profile(xai_session *s, bool on);
+void xai_session_profile_report(const xai_session *s, FILE *f);
+
 /* Bytes currently held by the session's buffers. */
 size_t xai_session_bytes(const xai_session *s);
 
