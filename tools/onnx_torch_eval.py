@@ -257,8 +257,10 @@ OPS = {
 }
 
 
-def run(model, x, keep=None):
-    """Evaluates the graph on x; returns the values of the graph outputs (and of `keep`)."""
+def run(model, x, keep=None, ops=None):
+    """Evaluates the graph on x; returns the values of the graph outputs (and of `keep`, a
+    value name or a collection of names). `ops` maps op types to replacement functions (same
+    signature as OPS entries), e.g. a guided-backprop Relu for attribution references."""
     if model["opsets"].get("ai.onnx") not in (13, 14, 15, 16, 17):
         raise NotImplementedError("opset %s" % model["opsets"])
     env = {name: to_torch(t) for name, t in model["tensors"].items()}
@@ -272,15 +274,17 @@ def run(model, x, keep=None):
             args = [env[n] if n else None for n in node["in"]]
             while args and args[-1] is None:
                 args.pop()
-            outs = [OPS[node["op"]](a, *args)]
+            fn = (ops or {}).get(node["op"], OPS[node["op"]])
+            outs = [fn(a, *args)]
         else:
             raise NotImplementedError("op %s" % node["op"])
         a.done()
         if len(node["out"]) != 1:
             raise NotImplementedError("%s with %d outputs" % (node["op"], len(node["out"])))
         env[node["out"][0]] = outs[0]
-        if keep and node["out"][0] == keep:
-            kept[keep] = outs[0]
+        if keep and (node["out"][0] == keep or
+                     (not isinstance(keep, str) and node["out"][0] in keep)):
+            kept[node["out"][0]] = outs[0]
     return [env[o["name"]] for o in model["outputs"]], kept
 
 
