@@ -11,6 +11,7 @@
  */
 #include "_lrp_rules.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,61 +106,72 @@ static float *ws_get(struct xai_lrp_ws *ws, size_t n)
     return p;
 }
 
+/* One loop per mode, each free of branches (signs are unpredictable: a branch per element
+ * would cost more than the convolution it prepares). pos/neg are exact: v + |v| = 2v or 0. */
+static inline float pos(float v)
+{
+    return 0.5f * (v + fabsf(v));
+}
+
+static inline float neg(float v)
+{
+    return 0.5f * (v - fabsf(v));
+}
+
+static void fill(float *out, int64_t n, float v)
+{
+    for (int64_t i = 0; i < n; i++) out[i] = v;
+}
+
 static void mod_input(unsigned char mode, const float *x, int64_t n,
                       const struct xai_lrp_hparams *h, float *out)
 {
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        switch (mode) {
-        case IN_POS:
-            v = v > 0.f ? v : 0.f;
-            break;
-        case IN_NEG:
-            v = v < 0.f ? v : 0.f;
-            break;
-        case IN_ONES:
-            v = 1.f;
-            break;
-        case IN_LOW:
-            v = h->low;
-            break;
-        case IN_HIGH:
-            v = h->high;
-            break;
-        default:
-            break;
-        }
-        out[i] = v;
+    switch (mode) {
+    case IN_POS:
+        for (int64_t i = 0; i < n; i++) out[i] = pos(x[i]);
+        return;
+    case IN_NEG:
+        for (int64_t i = 0; i < n; i++) out[i] = neg(x[i]);
+        return;
+    case IN_ONES:
+        fill(out, n, 1.f);
+        return;
+    case IN_LOW:
+        fill(out, n, h->low);
+        return;
+    case IN_HIGH:
+        fill(out, n, h->high);
+        return;
+    default:
+        memcpy(out, x, sizeof(float) * (size_t)n);
+        return;
     }
 }
 
 static void mod_param(unsigned char mode, float gamma, const float *w, int64_t n, float *out)
 {
-    for (int64_t i = 0; i < n; i++) {
-        float v = w[i];
-        switch (mode) {
-        case W_POS:
-            v = v > 0.f ? v : 0.f;
-            break;
-        case W_NEG:
-            v = v < 0.f ? v : 0.f;
-            break;
-        case W_GPOS:
-            v = v + gamma * (v > 0.f ? v : 0.f);
-            break;
-        case W_GNEG:
-            v = v + gamma * (v < 0.f ? v : 0.f);
-            break;
-        case W_SQUARE:
-            v = v * v;
-            break;
-        case W_ONES:
-            v = 1.f;
-            break;
-        default:
-            break;
-        }
-        out[i] = v;
+    switch (mode) {
+    case W_POS:
+        for (int64_t i = 0; i < n; i++) out[i] = pos(w[i]);
+        return;
+    case W_NEG:
+        for (int64_t i = 0; i < n; i++) out[i] = neg(w[i]);
+        return;
+    case W_GPOS:
+        for (int64_t i = 0; i < n; i++) out[i] = w[i] + gamma * pos(w[i]);
+        return;
+    case W_GNEG:
+        for (int64_t i = 0; i < n; i++) out[i] = w[i] + gamma * neg(w[i]);
+        return;
+    case W_SQUARE:
+        for (int64_t i = 0; i < n; i++) out[i] = w[i] * w[i];
+        return;
+    case W_ONES:
+        fill(out, n, 1.f);
+        return;
+    default:
+        memcpy(out, w, sizeof(float) * (size_t)n);
+        return;
     }
 }
 
