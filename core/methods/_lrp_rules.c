@@ -186,6 +186,7 @@ struct linear_io {
     const struct xai_op_run *r;
     int64_t nin, nout, nw, nb;
     float *xk, *gk, *wk, *bk, *z, *den[2], *zo;
+    bool nonneg; /* no negative input (after a ReLU): variants on x- without bias are zero */
 };
 
 static bool io_init(struct linear_io *io, const struct xai_op_run *r, struct xai_lrp_ws *ws)
@@ -205,7 +206,17 @@ static bool io_init(struct linear_io *io, const struct xai_op_run *r, struct xai
     io->den[0] = io->z + io->nout;
     io->den[1] = io->den[0] + io->nout;
     io->zo = io->den[1] + io->nout;
+    const float *x = r->in[0]->data;
+    float lo = 0.f;
+    for (int64_t i = 0; i < io->nin; i++) lo = x[i] < lo ? x[i] : lo;
+    io->nonneg = lo >= 0.f;
     return true;
+}
+
+/* A variant on x- = 0 without bias has output 0 and adds 0 * gradient: skipping it is exact. */
+static bool io_skip(const struct linear_io *io, const struct variant *v)
+{
+    return io->nonneg && v->in == IN_NEG && v->zero_bias;
 }
 
 /* Fills xk, wk, bk for variant v. */
@@ -261,6 +272,7 @@ static void linear_denominators(const struct xai_op_def *op, struct linear_io *i
         memcpy(io->zo, io->z, sizeof(float) * (size_t)io->nout);
     }
     for (int k = 0; k < s->n; k++) {
+        if (io_skip(io, &s->v[k])) continue;
         io_modify(io, &s->v[k], h);
         io_run(op, io, NULL);
         float *d = io->den[s->v[k].group], sign = s->v[k].den;
@@ -286,6 +298,7 @@ bool xai_lrp_linear(const struct xai_op_def *op, const struct xai_op_run *r, enu
     float *rx = r->gin[0]->data;
     for (int k = 0; k < s.n; k++) {
         const struct variant *v = &s.v[k];
+        if (io_skip(&io, v)) continue;
         io_modify(&io, v, h);
         io_run(op, &io, io.den[v->group]);
         for (int64_t i = 0; i < io.nin; i++) rx[i] += v->coef * io.xk[i] * io.gk[i];
