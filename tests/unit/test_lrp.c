@@ -1,7 +1,8 @@
 /*
  * test_lrp.c - the lrp method on small models built in the test:
  *   - every rule on a one-layer model against values computed by hand from the definitions
- *     (Zennit's rules, see core/methods/_lrp_rules.h);
+ *     (Zennit's rules, see core/methods/_lrp_rules.h), and a MatMul dense layer (no params:
+ *     the first-layer rule must still find it);
  *   - conservation: epsilon, zplus and alpha-beta on bias-free conv/relu/dense models, also
  *     through a residual Add, MaxPool, Concat, AveragePool, GlobalAveragePool and a standalone
  *     BatchNormalization, keep the target score within 1e-4;
@@ -139,6 +140,31 @@ static void test_rules_by_hand(void **state)
      * z - (W+ l + b+) - (W- h + b-) = 3 + 2.5 - 0; R = (x W - l W+ - h W-) g */
     expect_pair(run_lrp(&t, x, 1, 1, 2, 0, EPS_GAMMA_BOX, 1e-6, 0.25), 5.f * s / 5.5f,
                 0.5f * s / 5.5f);
+    toy_free(&t);
+}
+
+/* x [1,1,1,2] -> Flatten -> MatMul (constant B [2,2], column 0 = (2, 1)) -> y [1,2]: a dense
+ * layer without params of its own (the first-layer rule must still find it). */
+static void test_matmul_dense(void **state)
+{
+    (void)state;
+    struct mb b;
+    struct toy t;
+    mb_init(&b, 13);
+    const int64_t xd[] = {1, 1, 1, 2}, wd[] = {2, 2};
+    const float w[] = {2.f, -1.f, 1.f, 1.f};
+    mb_input(&b, "x", 1, 4, xd);
+    mb_init_f(&b, "w", 2, wd, w);
+    mb_node(&b, "Flatten", "x", "f");
+    mb_node(&b, "MatMul", "f,w", "y");
+    mb_output(&b, "y");
+    toy_load(&b, &t);
+    const float x[] = {1.5f, -0.5f};
+    const float s = 2.5f;
+    expect_pair(run_lrp(&t, x, 1, 1, 2, 0, EPSILON, 0.5, 0.25), 3.f * s / 3.f, -0.5f * s / 3.f);
+    expect_pair(run_lrp(&t, x, 1, 1, 2, 0, EPS_PLUS_FLAT, 1e-6, 0.25), s / 2.f, s / 2.f);
+    /* epsilon_gamma_box: no convolution, so no ZBox layer; Epsilon (1e-6) for the dense one */
+    expect_pair(run_lrp(&t, x, 1, 1, 2, 0, EPS_GAMMA_BOX, 1e-6, 0.25), 3.f, -0.5f);
     toy_free(&t);
 }
 
@@ -379,6 +405,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules_by_hand),
+        cmocka_unit_test(test_matmul_dense),
         cmocka_unit_test(test_conservation_plain),
         cmocka_unit_test(test_zplus_non_negative),
         cmocka_unit_test(test_conservation_residual),
