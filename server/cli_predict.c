@@ -15,45 +15,6 @@
 #include "model_repo.h"
 #include "predict.h"
 
-static int fail(xai_status st, const struct xai_err *err)
-{
-    fprintf(stderr, "xaid: %s (%s)\n", err->msg, xai_status_code(st));
-    return 1;
-}
-
-/* The whole file, at most max bytes (one more is read to detect larger files). */
-static unsigned char *read_image(const char *path, size_t max, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "xaid: cannot open the image: %s\n", strerror(errno));
-        return NULL;
-    }
-    unsigned char *buf = malloc(max + 1);
-    *len = buf ? fread(buf, 1, max + 1, f) : 0;
-    int bad = !buf || ferror(f);
-    fclose(f);
-    if (bad || *len > max) {
-        fprintf(stderr, "xaid: %s\n",
-                bad ? "cannot read the image" : "the image file is too large");
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-static int print_json(json_t *j)
-{
-    if (!j) {
-        fprintf(stderr, "xaid: out of memory\n");
-        return 1;
-    }
-    int rc = json_dumpf(j, stdout, API_JSON_FLAGS | JSON_INDENT(2)) ? 1 : 0;
-    putchar('\n');
-    json_decref(j);
-    return rc;
-}
-
 static void print_table(const struct api_model *m, const struct api_scores *s)
 {
     printf("model       %s %s (%s)\nsha256      %s\n", m->name, m->version, api_task_name(m->task),
@@ -73,14 +34,14 @@ static int run_image(const struct api_model *m, const unsigned char *bytes, size
     struct api_scores sc = {0};
     xai_session *s = NULL;
     xai_status st = api_prepare(m, bytes, len, NULL, &in, &err);
-    if (st) return fail(st, &err);
+    if (st) return cli_fail(st, &err);
     if (!(st = xai_session_new(m->engine, &s, &err))) st = api_predict(m, s, &in, &sc, &err);
     xai_session_free(s);
     api_input_reset(&in);
-    if (st) return fail(st, &err);
+    if (st) return cli_fail(st, &err);
     int rc = 0;
     if (json)
-        rc = print_json(api_prediction_json(m, &sc));
+        rc = cli_print_json(api_prediction_json(m, &sc));
     else
         print_table(m, &sc);
     api_scores_reset(&sc);
@@ -115,9 +76,9 @@ int cli_predict(int argc, char **argv)
     struct xai_err err = {{0}};
     struct api_model *m = NULL;
     xai_status st = api_model_load(model, &m, &err);
-    if (st) return fail(st, &err);
+    if (st) return cli_fail(st, &err);
     size_t len = 0;
-    unsigned char *bytes = read_image(image, xai_image_limits_default().max_bytes, &len);
+    unsigned char *bytes = cli_read_image(image, xai_image_limits_default().max_bytes, &len);
     int rc = bytes ? run_image(m, bytes, len, json) : 1;
     free(bytes);
     api_model_free(m);
@@ -148,7 +109,7 @@ static int list_json(const struct api_repo *r)
             json_decref(a);
             a = NULL;
         }
-    return print_json(a);
+    return cli_print_json(a);
 }
 
 int cli_models(int argc, char **argv)
@@ -168,7 +129,7 @@ int cli_models(int argc, char **argv)
     struct xai_err err = {{0}};
     struct api_repo *r = NULL;
     xai_status st = api_repo_load(dir ? dir : "models", &r, &err);
-    if (st) return fail(st, &err);
+    if (st) return cli_fail(st, &err);
     int rc = 0;
     if (json)
         rc = list_json(r);
