@@ -93,6 +93,7 @@ static xai_status check_head(const struct xai_method_req *req, struct xai_err *e
                         "cam needs a global-average-pooling + linear head, and this model "
                         "declares none" SUGGEST);
     xai_status st = xai_cam_check_layer(req, "cam", err);
+    if (!st) st = check_graph(req, err);
     if (st) return st;
     const struct xai_const *w = head_const(req, req->mm->head_weight, 2);
     const xai_model *m = req->mm->model;
@@ -103,7 +104,7 @@ static xai_status check_head(const struct xai_method_req *req, struct xai_err *e
             (long long)m->values[req->layer].shape.d[1], m->values[req->layer].name);
     if (req->mm->head_bias >= 0 && !head_const(req, req->mm->head_bias, 1))
         return xai_fail(err, XAI_UNSUPPORTED, "cam: the head bias is not a vector" SUGGEST);
-    return check_graph(req, err);
+    return XAI_OK;
 }
 
 /* w_c from the head; checks that sum_k w_ck mean(A_k) + b_c reproduces the logit. */

@@ -21,8 +21,9 @@ static xai_status run(const struct xai_method_req *req, struct xai_method_result
 {
     bool use_abs = req->params->v[0] != 0;
     xai_status st = xai_m_result_init(req, !use_abs, out, err);
-    if (!st) st = xai_relu_rule_map(req, XAI_RELU_DECONV, use_abs, out->map, err);
+    if (!st) st = xai_relu_rule_map(req, "deconvnet", XAI_RELU_DECONV, use_abs, out->map, err);
     if (st) xai_method_result_reset(out);
+    if (!st) xai_method_metric(out, "relu_nodes", xai_relu_count(req->mm->model));
     return st;
 }
 

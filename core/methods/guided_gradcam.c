@@ -16,6 +16,7 @@
  * guided backpropagation's, which is largely class-insensitive.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "_cam.h"
 #include "_guided.h"
@@ -41,18 +42,20 @@ static xai_status run(const struct xai_method_req *req, struct xai_method_result
                       struct xai_err *err)
 {
     bool use_abs = req->params->v[0] != 0;
-    xai_status st =
-        xai_cam_map(req, "guided_gradcam", true, xai_cam_gradcam_weights, true, out, err);
+    memset(out, 0, sizeof *out);
+    xai_status st = xai_relu_rule_check(req, "guided_gradcam", err);
+    if (!st) st = xai_cam_map(req, "guided_gradcam", true, xai_cam_gradcam_weights, true, out, err);
     if (st) return st;
     int64_t n = (int64_t)out->height * out->width;
     out->signed_map = !use_abs;
     minmax_scale(out->map, n);
     float *gb = malloc(sizeof(float) * (size_t)n);
     if (!gb) st = xai_fail(err, XAI_NO_MEMORY, "out of memory");
-    if (!st) st = xai_relu_rule_map(req, XAI_RELU_GUIDED, use_abs, gb, err);
+    if (!st) st = xai_relu_rule_map(req, "guided_gradcam", XAI_RELU_GUIDED, use_abs, gb, err);
     for (int64_t i = 0; !st && i < n; i++) out->map[i] *= gb[i];
     free(gb);
     if (st) xai_method_result_reset(out);
+    if (!st) xai_method_metric(out, "relu_nodes", xai_relu_count(req->mm->model));
     return st;
 }
 

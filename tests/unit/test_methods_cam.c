@@ -4,8 +4,9 @@
  * refusal of models without a global-average-pooling + linear head (with a message that
  * suggests gradcam); grad-CAM's backward pass stopping at the layer; grad-CAM equal to
  * ReLU(CAM) / (h w) on a GAP + linear head; layer errors. Runs on the bundled demo model, and
- * on SqueezeNet 1.1 (conv + GAP head, no linear layer) when the reference fixtures exist
- * ($XAI_REFERENCE_DIR or the build's reference-fixtures/; skipped otherwise).
+ * on SqueezeNet 1.1 (conv + GAP head, no linear layer) and MobileNetV2 (no Relu node: the
+ * modified-Relu methods refuse) when the reference fixtures exist ($XAI_REFERENCE_DIR or the
+ * build's reference-fixtures/; skipped otherwise).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -128,8 +129,8 @@ static void test_cam_refusals(void **state)
     f->req.layer = xai_model_find(f->m, "/features/block4/conv1/relu/Relu_output_0");
     assert_refused(f, "does not feed a GlobalAveragePool");
     f->req.layer = layer;
-    f->mm.head_weight = xai_model_find(f->m, "classifier.bias"); /* not a matrix */
-    assert_refused(f, "not a [classes, 64] matrix");
+    f->mm.head_weight = xai_model_find(f->m, "classifier.bias"); /* not the Gemm's weight */
+    assert_refused(f, "does not reach a linear layer");
     f->mm.head_weight = head;
     f->mm.output = xai_model_find(f->m, "/Flatten_output_0"); /* not the Gemm's output */
     assert_refused(f, "does not produce the logits");
@@ -224,29 +225,56 @@ static void test_guided_gradcam_product(void **state)
     xai_method_result_reset(&ggc);
 }
 
+/* path of a reference fixture; -1 when it does not exist. */
+static int reference_file(char *path, size_t n, const char *name)
+{
+    const char *dir = getenv("XAI_REFERENCE_DIR");
+    snprintf(path, n, "%s/%s", dir ? dir : XAI_BINARY_DIR "/reference-fixtures", name);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return -1;
+    fclose(fp);
+    return 0;
+}
+
 /* SqueezeNet's head is conv 1x1 -> Relu -> GAP -> Flatten: no linear layer, so no cam. */
 static void test_squeezenet(void **state)
 {
     (void)state;
-    const char *dir = getenv("XAI_REFERENCE_DIR");
     char path[1024];
-    snprintf(path, sizeof path, "%s/squeezenet1_1_op13.onnx",
-             dir ? dir : XAI_BINARY_DIR "/reference-fixtures");
-    FILE *fp = fopen(path, "rb");
-    if (!fp) skip();
-    fclose(fp);
+    if (reference_file(path, sizeof path, "squeezenet1_1_op13.onnx")) skip();
     struct fixture f = {0};
     assert_int_equal(load(&f, path, "/classifier/classifier.2/Relu_output_0", NULL), 0);
     assert_refused(&f, "declares none");
     f.mm.head_weight = xai_model_find(f.m, "classifier.1.weight");
     assert_true(f.mm.head_weight >= 0);
-    assert_refused(&f, "matrix");
+    assert_refused(&f, "does not reach a linear layer");
     f.req.layer = xai_model_find(f.m, "/features/features.12/Concat_output_0");
     struct xai_err err = {{0}};
     struct xai_method_result res = {0};
     assert_int_equal(run(&f, "gradcam", &res, &err), XAI_OK);
     assert_null(xai_session_grad(f.s, f.m->input));
     xai_method_result_reset(&res);
+    xai_session_free(f.s);
+    xai_model_free(f.m);
+    free(f.x);
+}
+
+/* MobileNetV2 has no Relu node (ReLU6 exports as Clip): the modified-Relu methods refuse. */
+static void test_no_relu(void **state)
+{
+    (void)state;
+    char path[1024];
+    if (reference_file(path, sizeof path, "mobilenet_v2_op13.onnx")) skip();
+    struct fixture f = {0};
+    assert_int_equal(load(&f, path, "/features/features.18/features.18.2/Clip_output_0", NULL), 0);
+    const char *methods[] = {"guided_backprop", "deconvnet", "guided_gradcam"};
+    for (int i = 0; i < 3; i++) {
+        struct xai_err err = {{0}};
+        struct xai_method_result res = {0};
+        assert_int_equal(run(&f, methods[i], &res, &err), XAI_UNSUPPORTED);
+        assert_non_null(strstr(err.msg, "use saliency"));
+        assert_null(res.map);
+    }
     xai_session_free(f.s);
     xai_model_free(f.m);
     free(f.x);
@@ -262,6 +290,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_layer_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guided_gradcam_product, setup, teardown),
         cmocka_unit_test(test_squeezenet),
+        cmocka_unit_test(test_no_relu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

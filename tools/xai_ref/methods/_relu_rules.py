@@ -5,7 +5,9 @@ Captum registers a backward hook on every nn.ReLU module that returns
   GuidedBackprop:  relu(grad_input)   (grad_input = the ordinary gradient, grad_output * [x > 0])
   Deconvolution:   relu(grad_output)  (the sign of the forward input is ignored)
 Only nn.ReLU is hooked (a torch Relu exports as an ONNX Relu); ReLU6 (Clip), LeakyReLU and
-other activations keep their ordinary gradients, so only "Relu" is replaced here.
+other activations keep their ordinary gradients, so only "Relu" is replaced here. The ONNX
+graph does not tell nn.ReLU from F.relu, so every Relu op is replaced: Captum's result for a
+model whose ReLUs are all modules (which its documentation requires).
 """
 import torch
 import torch.nn.functional as F
