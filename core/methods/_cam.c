@@ -105,19 +105,28 @@ static xai_status combine(const struct xai_cam_layer *l, const double *w, bool r
     return XAI_OK;
 }
 
-static xai_status weigh_and_upsample(const struct xai_method_req *req,
-                                     const struct xai_cam_layer *l, xai_cam_weights_fn weights,
-                                     bool relu, struct xai_method_result *out, struct xai_err *err)
+xai_status xai_cam_finish(const struct xai_method_req *req, const struct xai_cam_layer *l,
+                          const double *w, bool relu, struct xai_method_result *out,
+                          struct xai_err *err)
 {
-    double *w = malloc(sizeof(double) * (size_t)l->k);
     float *cam = malloc(sizeof(float) * (size_t)l->h * (size_t)l->w);
-    xai_status st = w && cam ? XAI_OK : xai_fail(err, XAI_NO_MEMORY, "out of memory");
-    if (!st) st = weights(req, l, w, err);
+    xai_status st = cam ? XAI_OK : xai_fail(err, XAI_NO_MEMORY, "out of memory");
     if (!st) st = combine(l, w, relu, cam, err);
     if (!st) st = xai_m_result_init(req, !relu, out, err);
     if (!st) st = xai_resize(cam, l->w, l->h, 1, out->map, out->width, out->height, err);
-    free(w);
     free(cam);
+    return st;
+}
+
+static xai_status weigh_and_finish(const struct xai_method_req *req, const struct xai_cam_layer *l,
+                                   xai_cam_weights_fn weights, bool relu,
+                                   struct xai_method_result *out, struct xai_err *err)
+{
+    double *w = malloc(sizeof(double) * (size_t)l->k);
+    xai_status st = w ? XAI_OK : xai_fail(err, XAI_NO_MEMORY, "out of memory");
+    if (!st) st = weights(req, l, w, err);
+    if (!st) st = xai_cam_finish(req, l, w, relu, out, err);
+    free(w);
     return st;
 }
 
@@ -129,7 +138,7 @@ xai_status xai_cam_map(const struct xai_method_req *req, const char *method, boo
     struct xai_cam_layer l;
     xai_status st = xai_cam_check_layer(req, method, err);
     if (!st) st = xai_cam_layer_run(req, method, grad, &l, err);
-    if (!st) st = weigh_and_upsample(req, &l, weights, relu, out, err);
+    if (!st) st = weigh_and_finish(req, &l, weights, relu, out, err);
     if (st) xai_method_result_reset(out);
     return st;
 }

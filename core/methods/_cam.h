@@ -40,6 +40,12 @@ xai_status xai_cam_check_layer(const struct xai_method_req *req, const char *met
 xai_status xai_cam_layer_run(const struct xai_method_req *req, const char *method, bool grad,
                              struct xai_cam_layer *l, struct xai_err *err);
 
+/* cam = sum_k w_k A_k (then ReLU when relu), upsampled into out->map (allocated here, on the
+ * model input grid; signed_map = !relu). */
+xai_status xai_cam_finish(const struct xai_method_req *req, const struct xai_cam_layer *l,
+                          const double *w, bool relu, struct xai_method_result *out,
+                          struct xai_err *err);
+
 /* The whole method: layer check, passes, weights, cam = sum_k w_k A_k (then ReLU when relu),
  * upsampled into out->map (allocated here; signed_map = !relu). */
 xai_status xai_cam_map(const struct xai_method_req *req, const char *method, bool grad,

@@ -135,6 +135,12 @@ static void test_cam_refusals(void **state)
     f->mm.output = xai_model_find(f->m, "/Flatten_output_0"); /* not the Gemm's output */
     assert_refused(f, "does not produce the logits");
     f->mm.output = f->m->outputs[0];
+    /* the head's bias comes from the graph, whatever the repository declares */
+    struct xai_err err = {{0}};
+    struct xai_method_result res = {0};
+    f->mm.head_bias = -1;
+    assert_int_equal(run(f, "cam", &res, &err), XAI_OK);
+    xai_method_result_reset(&res);
 }
 
 /* On a GAP + linear head dS/dA_k = w_k / (h w) everywhere, so grad-CAM = CAM(relu) / (h w). */
