@@ -25,6 +25,7 @@ void api_explain_opts_default(struct api_explain_opts *o)
     o->norm.outlier_perc = 2.f;
     xai_render_opts_default(&o->render);
     o->max_batch = 16;
+    o->evaluate_steps = 20;
 }
 
 void api_explanation_reset(struct api_explanation *e)
@@ -66,24 +67,38 @@ static xai_status pick_layer(const struct api_model *m, const struct api_explain
     return XAI_OK;
 }
 
+/* The method's view of the model and the request (the method model lives in *mm). */
+static void make_req(const struct api_model *m, xai_session *s, const struct api_input *in,
+                     const struct api_explain_opts *o, const struct api_explanation *out,
+                     struct xai_method_model *mm, struct xai_method_req *req)
+{
+    *mm = (struct xai_method_model){m->engine,
+                                    m->output,
+                                    m->cam_value,
+                                    m->classifier.present ? m->classifier.weight : -1,
+                                    m->classifier.present ? m->classifier.bias : -1,
+                                    m->task == API_TASK_MULTILABEL,
+                                    0.f,
+                                    0.f};
+    input_range(&m->pre, &mm->input_lo, &mm->input_hi);
+    *req = (struct xai_method_req){
+        mm,         s,          &in->tensor, out->target,
+        out->layer, &o->params, o->seed,     o->max_batch > 0 ? o->max_batch : 1,
+        &in->image, &in->geo,   NULL};
+}
+
 static xai_status run_method(const struct api_model *m, xai_session *s, const struct api_input *in,
                              const struct api_explain_opts *o, struct api_explanation *out,
                              struct xai_err *err)
 {
-    struct xai_method_model mm = {m->engine,
-                                  m->output,
-                                  m->cam_value,
-                                  m->classifier.present ? m->classifier.weight : -1,
-                                  m->classifier.present ? m->classifier.bias : -1,
-                                  m->task == API_TASK_MULTILABEL,
-                                  0.f,
-                                  0.f};
-    input_range(&m->pre, &mm.input_lo, &mm.input_hi);
-    struct xai_method_req req = {
-        &mm,        s,          &in->tensor, out->target,
-        out->layer, &o->params, o->seed,     o->max_batch > 0 ? o->max_batch : 1,
-        &in->image, &in->geo,   NULL};
-    return o->method->run(&req, &out->result, err);
+    struct xai_method_model mm;
+    struct xai_method_req req;
+    make_req(m, s, in, o, out, &mm, &req);
+    xai_status st = o->method->run(&req, &out->result, err);
+    if (st || !o->evaluate) return st;
+    st = xai_faithfulness(&req, out->result.map, o->evaluate_steps, &out->faith, err);
+    out->evaluated = st == XAI_OK;
+    return st;
 }
 
 static xai_status map_back(const struct api_input *in, struct api_explanation *out,
@@ -173,22 +188,40 @@ static json_t *raw_json(const struct api_explanation *e)
                      base64_json(e->map, sizeof(float) * (size_t)e->width * (size_t)e->height));
 }
 
-static json_t *metrics_json(const struct xai_method_result *r)
+static json_t *floats_json(const float *v, int n)
 {
+    json_t *a = json_array();
+    for (int i = 0; a && i < n; i++) json_array_append_new(a, json_real(v[i]));
+    return a;
+}
+
+static json_t *faith_json(const struct xai_faith *f)
+{
+    return json_pack("{s:o, s:o, s:o, s:f, s:f}", "fractions",
+                     floats_json(f->fraction, f->steps + 1), "deletion",
+                     floats_json(f->deletion, f->steps + 1), "insertion",
+                     floats_json(f->insertion, f->steps + 1), "deletion_auc", f->deletion_auc,
+                     "insertion_auc", f->insertion_auc);
+}
+
+static json_t *metrics_json(const struct api_explanation *e)
+{
+    const struct xai_method_result *r = &e->result;
     json_t *o = json_object();
     for (int i = 0; o && i < r->n_metrics; i++)
         json_object_set_new(o, r->metrics[i].name, json_real(r->metrics[i].value));
+    if (o && e->evaluated) json_object_set_new(o, "faithfulness", faith_json(&e->faith));
     return o;
 }
 
 json_t *api_explanation_json(const struct api_model *m, const struct api_explain_opts *o,
                              const struct api_explanation *e)
 {
-    json_t *j = json_pack("{s:s, s:o, s:i, s:i, s:[f,f], s:b, s:s, s:o}", "method", o->method->name,
-                          "params", api_params_json(o->method, &o->params), "width", e->width,
-                          "height", e->height, "range", (double)e->lo, (double)e->hi, "signed",
-                          e->result.signed_map, "colormap", xai_colormap_name(o->render.cmap),
-                          "metrics", metrics_json(&e->result));
+    json_t *j =
+        json_pack("{s:s, s:o, s:i, s:i, s:[f,f], s:b, s:s, s:o}", "method", o->method->name,
+                  "params", api_params_json(o->method, &o->params), "width", e->width, "height",
+                  e->height, "range", (double)e->lo, (double)e->hi, "signed", e->result.signed_map,
+                  "colormap", xai_colormap_name(o->render.cmap), "metrics", metrics_json(e));
     if (!j) return NULL;
     if (e->layer >= 0)
         json_object_set_new(j, "layer", json_string(m->engine->values[e->layer].name));

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "faithfulness.h"
 #include "method.h"
 #include "predict.h"
 #include "params.h"
@@ -29,6 +30,8 @@ struct api_explain_opts {
     struct xai_render_opts render;  /* colormap, opacity */
     uint64_t seed;
     int max_batch;
+    bool evaluate;      /* add deletion/insertion curves (faithfulness.h) */
+    int evaluate_steps; /* points of each curve minus one (default 20) */
 };
 
 /* Defaults: gradcam-style outputs overlay + raw, percentile 2 % normalisation, jet, opacity
@@ -45,7 +48,9 @@ struct api_explanation {
     uint8_t *mask;                   /* 1 where the model saw the pixel */
     float lo, hi;                    /* range of the raw map */
     struct xai_blob overlay_png, heatmap_png;
-    double ms_forward, ms_explain, ms_encode;
+    bool evaluated;
+    struct xai_faith faith;
+    double ms_forward, ms_explain, ms_encode; /* ms_explain includes the evaluation */
 };
 
 /* Runs in->tensor through s (a session of m->engine): prediction, method, map back, renders.

@@ -16,6 +16,7 @@ struct explain_args {
     const char *colormap, *opacity, *seed;
     const char *params[XAI_MAX_PARAMS * 2];
     int n_params;
+    bool evaluate;
 };
 
 static int usage(void)
@@ -24,7 +25,8 @@ static int usage(void)
             "usage: xaid explain --model DIR --image FILE [--method M] [--param NAME=VALUE ...]\n"
             "                    [--target INDEX|LABEL] [--layer ONNX_NAME] [--colormap NAME]\n"
             "                    [--opacity 0..1] [--seed N] [--out OVERLAY.png]\n"
-            "                    [--heatmap HEATMAP.png] [--json OUT.json]\n"
+            "                    [--heatmap HEATMAP.png] [--json OUT.json] [--evaluate]\n"
+            "  --evaluate adds deletion/insertion curves and their areas (faithfulness)\n"
             "  method defaults to gradcam; `xaid methods` lists every method and parameter\n");
     return 2;
 }
@@ -45,6 +47,10 @@ static int parse_args(int argc, char **argv, struct explain_args *a)
 {
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--evaluate")) {
+            a->evaluate = true;
+            continue;
+        }
         if (i + 1 >= argc) return -1;
         if (!strcmp(argv[i], "--param")) {
             if (a->n_params >= XAI_MAX_PARAMS * 2) return -1;
@@ -94,6 +100,7 @@ static xai_status set_opts(const struct explain_args *a, const struct api_model 
             st = xai_fail(err, XAI_INVALID_ARGUMENT, "--opacity must be from 0 to 1");
     }
     if (!st && a->seed) o->seed = strtoull(a->seed, NULL, 10);
+    o->evaluate = a->evaluate;
     o->outputs = API_OUT_RAW | (a->out ? API_OUT_OVERLAY : 0) | (a->heatmap ? API_OUT_HEATMAP : 0);
     return st;
 }

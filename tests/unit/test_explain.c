@@ -127,6 +127,37 @@ static void test_bad_params(void **state)
     json_decref(jv);
 }
 
+static void test_faithfulness(void **state)
+{
+    struct fx *f = *state;
+    struct api_explain_opts o;
+    struct api_explanation e;
+    struct xai_err err = {{0}};
+    opts_for(&o, "saliency");
+    o.evaluate = true;
+    o.evaluate_steps = 10;
+    o.outputs = API_OUT_RAW;
+    assert_int_equal(api_explain(f->m, f->s, &f->in, &o, &e, &err), XAI_OK);
+    assert_true(e.evaluated);
+    const struct xai_faith *fa = &e.faith;
+    assert_int_equal(fa->steps, 10);
+    /* endpoints: deletion starts at the image, insertion ends at it; the other ends agree */
+    assert_float_equal(fa->deletion[0], e.scores.top.probability, 1e-5);
+    assert_float_equal(fa->insertion[10], e.scores.top.probability, 1e-5);
+    assert_float_equal(fa->deletion[10], fa->insertion[0], 1e-5);
+    double a = 0;
+    for (int k = 0; k < 10; k++) a += 0.05 * (fa->deletion[k] + fa->deletion[k + 1]);
+    assert_float_equal(fa->deletion_auc, a, 1e-6);
+    json_t *j = api_explanation_json(f->m, &o, &e);
+    json_t *fj = json_object_get(json_object_get(j, "metrics"), "faithfulness");
+    assert_int_equal(json_array_size(json_object_get(fj, "deletion")), 11);
+    json_decref(j);
+    api_explanation_reset(&e);
+    o.evaluate_steps = 1;
+    assert_int_equal(api_explain(f->m, f->s, &f->in, &o, &e, &err), XAI_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "steps"));
+}
+
 static void test_methods_json(void **state)
 {
     json_t *a = api_methods_json();
@@ -142,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_saliency_on_original_grid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_faithfulness, setup, teardown),
         cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_methods_json),
     };
