@@ -34,11 +34,10 @@ static const char *const fills[] = {"zero", "mean", "blur", NULL};
 
 static const struct xai_param_def params[] = {
     {"patch", XAI_PARAM_INT, 0, 0, 4096, NULL,
-     "side of the square occluding window in model-input pixels; 0 = auto (13 x 13 windows "
-     "overlapping by half across the shorter side: 32 px on 224)"},
+     "side of the square occluding window in model-input pixels; 0 = auto: with stride 0 too, "
+     "13 x 13 windows overlapping by half across the shorter side (32 px on 224), else 2 x stride"},
     {"stride", XAI_PARAM_INT, 0, 0, 4096, NULL,
-     "step between windows in model-input pixels, at most patch; 0 = auto (patch / 2 with the "
-     "auto patch, else max(1, patch / 2))"},
+     "step between windows in model-input pixels, at most patch; 0 = auto: patch / 2"},
     {"fill", XAI_PARAM_ENUM, 0, 0, 0, fills,
      "what replaces the window: zero (model-input 0), mean (the input's channel mean) or blur"},
     {"sigma", XAI_PARAM_FLOAT, 0, 0, XAI_BLUR_MAX_SIGMA, NULL,
