@@ -19,7 +19,7 @@
  * than the fill) add to the target logit? Signed.
  *
  * Cost: `samples` forward passes in batches of req->max_batch, one SLIC run (O(10 x 16 x
- * pixels) on the original, shrunk to at most 2^20 pixels) and a K x K solve; no backward pass.
+ * pixels) on the original, shrunk to at most 2^18 pixels) and a K x K solve; no backward pass.
  *
  * Caveat: the explanation depends on the segmentation, the fill and the random samples (another
  * seed gives another map), and the linear surrogate can fit poorly (see the r2 metric); Seah et

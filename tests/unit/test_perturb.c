@@ -215,20 +215,20 @@ static void test_blur(void **state)
     assert_int_equal(xai_m_gaussian_blur(in, 2, H, W, 0.0, out, &err), XAI_INVALID_ARGUMENT);
 }
 
-/* Superpixels of a 128 x 64 gray original on a 64 x 64 letterboxed input: 16 bar rows on top
- * and bottom belong to no segment; the left and right halves of the original never share one. */
-static void test_superpixels_letterbox(void **state)
+/* Superpixels of a sw x sh gray original (dark left half, bright right half) on a 64 x 64
+ * input: bar pixels (letterbox) belong to no segment, the others to one, and the two halves
+ * never share a segment. */
+static void check_superpixels(int sw, int sh, enum xai_resize_mode mode)
 {
-    (void)state;
-    enum { SW = 128, SH = 64, M = 64 };
-    float *px = malloc(sizeof(float) * SW * SH);
-    for (int y = 0; y < SH; y++)
-        for (int x = 0; x < SW; x++) px[y * SW + x] = x < SW / 2 ? 30.f : 200.f;
-    struct xai_image im = {SW, SH, 1, 8, false, XAI_IMAGE_PNG, 255.f, px};
+    enum { M = 64 };
+    float *px = malloc(sizeof(float) * (size_t)sw * (size_t)sh);
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++) px[(int64_t)y * sw + x] = x < sw / 2 ? 30.f : 200.f;
+    struct xai_image im = {sw, sh, 1, 8, false, XAI_IMAGE_PNG, 255.f, px};
     struct xai_preprocess pp;
     xai_preprocess_default(&pp);
-    pp.channels = 1, pp.width = pp.height = M, pp.resize = XAI_RESIZE_LETTERBOX;
-    struct xai_geometry geo = xai_geometry_make(&pp, SW, SH);
+    pp.channels = 1, pp.width = pp.height = M, pp.resize = mode;
+    struct xai_geometry geo = xai_geometry_make(&pp, sw, sh);
     float x[M * M] = {0};
     struct xai_tensor in = {{4, {1, 1, M, M}}, x};
     struct xai_param_values pv = {{0}};
@@ -246,6 +246,19 @@ static void test_superpixels_letterbox(void **state)
     for (int u = 0; u < M / 2; u++)
         for (int u2 = M / 2; u2 < M; u2++) assert_int_not_equal(seg[32 * M + u], seg[32 * M + u2]);
     free(px);
+}
+
+static void test_superpixels_letterbox(void **state)
+{
+    (void)state;
+    check_superpixels(128, 64, XAI_RESIZE_LETTERBOX); /* 16 bar rows on top and bottom */
+}
+
+/* An original over XAI_SP_MAX_PIXELS is box-averaged (here by 2) before SLIC. */
+static void test_superpixels_large(void **state)
+{
+    (void)state;
+    check_superpixels(1030, 520, XAI_RESIZE_STRETCH);
 }
 
 /* ---- occlusion and LIME on a linear model ---- */
@@ -387,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_ridge),
         cmocka_unit_test(test_blur),
         cmocka_unit_test(test_superpixels_letterbox),
+        cmocka_unit_test(test_superpixels_large),
         cmocka_unit_test_setup_teardown(test_occlusion_linear, linear_setup, linear_teardown),
         cmocka_unit_test_setup_teardown(test_occlusion_bad_params, linear_setup, linear_teardown),
         cmocka_unit_test_setup_teardown(test_lime_linear, linear_setup, linear_teardown),
