@@ -15,7 +15,8 @@
  * pixels join the last neighbouring component met (skimage's rule; components stop growing at
  * max_size_factor times that size).
  *
- * Cost: O(max_iter * 16 * h * w) distance evaluations; memory 4 floats + 2 int32 per pixel.
+ * Cost: O(max_iter * 16 * h * w) distance evaluations; work memory per pixel: one float per
+ * channel, a double, an int64 and an int32.
  */
 #ifndef XAI_SLIC_H
 #define XAI_SLIC_H
