@@ -60,22 +60,24 @@ struct xai_session {
     float *arena;
     size_t arena_bytes;
     struct buf scratch;
-    /* keep requests */
+    /* keep requests; the plans are made again only when they change */
     uint8_t *keep, *keep_node;
     bool keep_all;
-    unsigned keep_gen;
-    /* the activation plan */
+    /* the activation plan, and the batch size and keep requests it was made for */
     bool act_planned;
     int64_t act_batch;
-    unsigned act_gen, act_id;
+    unsigned act_id;
+    uint8_t *akeep, *akeep_node;
+    bool akeep_all;
     uint8_t *vflag;
     int *act_t0, *act_t1;
-    size_t *act_off, act_top;
+    size_t *act_off, act_top, act_bound; /* bound: act_top + every gradient, unshared */
     /* the gradient plan, and the backward pass it was made for */
     uint8_t *flow, *stop, *seed, *runs;
     uint8_t *pflow, *pstop, *pseed;
-    bool grad_planned;
-    unsigned grad_act_id, grad_gen;
+    uint8_t *gkeep;
+    bool grad_planned, gkeep_all;
+    unsigned grad_act_id;
     int *g_t0, *g_t1;
     size_t *g_off, grad_top;
     /* planner workspace */
@@ -117,7 +119,8 @@ static bool arena_reserve(xai_session *s, size_t n, bool keep)
         if (s->arena) munmap(s->arena, s->arena_bytes);
         s->arena = NULL;
         s->arena_bytes = 0;
-        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
     }
     if (p == MAP_FAILED) return false;
     s->arena = p;
@@ -149,6 +152,9 @@ static void layout(xai_session *s, struct carver *c)
     s->dead = carve(c, 2 * nio, sizeof *s->dead);
     s->keep = carve(c, nv, 1);
     s->keep_node = carve(c, nn, 1);
+    s->akeep = carve(c, nv, 1);
+    s->akeep_node = carve(c, nn, 1);
+    s->gkeep = carve(c, nv, 1);
     s->vflag = carve(c, nv, 1);
     s->act_t0 = carve(c, nv, sizeof(int));
     s->act_t1 = carve(c, nv, sizeof(int));
@@ -218,7 +224,6 @@ xai_status xai_session_keep(xai_session *s, int value, struct xai_err *err)
     if (value < 0 || value >= s->m->n_values)
         return xai_fail(err, XAI_INVALID_ARGUMENT, "no tensor %d to keep", value);
     s->keep[value] = 1;
-    s->keep_gen++;
     return XAI_OK;
 }
 
@@ -230,7 +235,6 @@ xai_status xai_session_keep_op(xai_session *s, const char *op_type, struct xai_e
     if (!op_type) s->keep_all = true;
     for (int k = 0; op_type && k < m->n_nodes; k++)
         if (strcmp(m->nodes[k].op->name, op_type) == 0) s->keep_node[k] = 1;
-    s->keep_gen++;
     return XAI_OK;
 }
 
@@ -239,7 +243,6 @@ void xai_session_keep_clear(xai_session *s)
     memset(s->keep, 0, (size_t)s->m->n_values);
     memset(s->keep_node, 0, (size_t)(s->m->n_nodes ? s->m->n_nodes : 1));
     s->keep_all = false;
-    s->keep_gen++;
 }
 
 /* ---- the activation plan ---- */
@@ -310,8 +313,11 @@ static xai_status plan_activations(xai_session *s, struct xai_err *err)
     act_lifetimes(s);
     for (int v = 0; v < m->n_values; v++)
         s->req[v] = (struct xai_mreq){s->act_t0[v], s->act_t1[v], padded(&s->shapes[v]), 0};
-    s->act_top = xai_plan_place(s->req, m->n_values, 0, s->work);
-    for (int v = 0; v < m->n_values; v++) s->act_off[v] = s->req[v].off;
+    s->act_top = s->act_bound = xai_plan_place(s->req, m->n_values, 0, s->work);
+    for (int v = 0; v < m->n_values; v++) {
+        s->act_off[v] = s->req[v].off;
+        if (!m->values[v].cst) s->act_bound += s->req[v].size;
+    }
     size_t scratch = 0;
     for (int k = 0; k < m->n_nodes; k++) {
         size_t need = node_scratch(s, &m->nodes[k]);
@@ -321,7 +327,9 @@ static xai_status plan_activations(xai_session *s, struct xai_err *err)
         return xai_fail(err, XAI_NO_MEMORY, "out of memory for scratch");
     s->act_planned = true;
     s->act_batch = s->batch;
-    s->act_gen = s->keep_gen;
+    memcpy(s->akeep, s->keep, (size_t)m->n_values);
+    memcpy(s->akeep_node, s->keep_node, (size_t)m->n_nodes);
+    s->akeep_all = s->keep_all;
     s->act_id++;
     s->grad_planned = false;
     return XAI_OK;
@@ -422,6 +430,14 @@ static xai_status check_input(const xai_model *m, const struct xai_tensor *in, s
     return XAI_OK;
 }
 
+static bool act_plan_fresh(const xai_session *s)
+{
+    const xai_model *m = s->m;
+    return s->act_planned && s->act_batch == s->batch && s->akeep_all == s->keep_all &&
+           !memcmp(s->akeep, s->keep, (size_t)m->n_values) &&
+           !memcmp(s->akeep_node, s->keep_node, (size_t)m->n_nodes);
+}
+
 static xai_status prepare_forward(xai_session *s, const struct xai_tensor *input,
                                   struct xai_err *err)
 {
@@ -430,9 +446,10 @@ static xai_status prepare_forward(xai_session *s, const struct xai_tensor *input
     if (st) return st;
     s->batch = input->shape.d[0];
     if ((st = xai_model_infer(m, s->batch, s->shapes, err))) return st;
-    bool fresh = s->act_planned && s->act_batch == s->batch && s->act_gen == s->keep_gen;
-    if (!fresh && (st = plan_activations(s, err))) return st;
-    if (!arena_reserve(s, s->act_top, false))
+    if (!act_plan_fresh(s) && (st = plan_activations(s, err))) return st;
+    /* Address space for the worst gradient plan too (pages never used are never resident),
+     * so that backward does not move the arena under pointers the caller holds. */
+    if (!arena_reserve(s, s->act_bound, false) && !arena_reserve(s, s->act_top, false))
         return xai_fail(err, XAI_NO_MEMORY, "out of memory for activations");
     bind_values(s);
     memcpy(s->vals[m->input].data, input->data,
@@ -545,17 +562,18 @@ static void plan_gradients(xai_session *s)
     memcpy(s->pflow, s->flow, (size_t)m->n_values);
     memcpy(s->pstop, s->stop, (size_t)m->n_values);
     memcpy(s->pseed, s->seed, (size_t)m->n_values);
+    memcpy(s->gkeep, s->keep, (size_t)m->n_values);
+    s->gkeep_all = s->keep_all;
     s->grad_planned = true;
     s->grad_act_id = s->act_id;
-    s->grad_gen = s->keep_gen;
 }
 
 static bool grad_plan_fresh(const xai_session *s)
 {
     size_t nv = (size_t)s->m->n_values;
-    return s->grad_planned && s->grad_act_id == s->act_id && s->grad_gen == s->keep_gen &&
+    return s->grad_planned && s->grad_act_id == s->act_id && s->gkeep_all == s->keep_all &&
            !memcmp(s->flow, s->pflow, nv) && !memcmp(s->stop, s->pstop, nv) &&
-           !memcmp(s->seed, s->pseed, nv);
+           !memcmp(s->seed, s->pseed, nv) && !memcmp(s->keep, s->gkeep, nv);
 }
 
 /* Plans (when needed) and binds the gradients; zeroes those first written at step K and

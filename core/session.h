@@ -19,7 +19,8 @@
  * activation, whose memory was reused. After a backward pass: the gradients of the input, of
  * the seeds, of the stop values, of kept values and of values whose producer ran no backward;
  * xai_session_grad returns NULL for the others. Any number of backward passes may follow one
- * forward pass.
+ * forward pass. Tensors returned after a forward pass stay valid until the next forward pass;
+ * gradients until the next backward or forward pass.
  */
 #ifndef XAI_SESSION_H
 #define XAI_SESSION_H

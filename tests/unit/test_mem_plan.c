@@ -2,7 +2,8 @@
  * test_mem_plan.c - the memory planner (mem_plan.c) and the session's use of it: no two
  * buffers live at the same time share memory; a session keeping only what backward needs
  * computes exactly what a session keeping everything computes (so no activation backward
- * reads was overwritten), over batch changes and repeated backward passes.
+ * reads was overwritten), over batch changes and repeated backward passes, and what a
+ * forward pass returned stays valid through the backward passes.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -130,6 +131,9 @@ static void run(xai_session *s, const xai_model *m, int n, float *g)
     for (int i = 0; i < n * 50; i++) x[i] = sinf(0.53f * (float)i) * 1.5f;
     struct xai_tensor in = {{4, {n, 2, 5, 5}}, x}, sd = {{2, {n, 3}}, seed};
     assert_int_equal(xai_session_forward(s, &in, &err), XAI_OK);
+    const struct xai_tensor *y = xai_session_output(s, 0);
+    float *yp = y->data, y0[4 * 3];
+    memcpy(y0, yp, sizeof(float) * (size_t)(n * 3));
     for (int pass = 0; pass < 2; pass++) {
         memset(seed, 0, sizeof seed);
         for (int i = 0; i < n; i++) seed[i * 3 + 2 * pass] = 1.f;
@@ -139,6 +143,9 @@ static void run(xai_session *s, const xai_model *m, int n, float *g)
         const struct xai_tensor *gx = xai_session_grad(s, m->input);
         assert_non_null(gx);
         memcpy(g + pass * n * 50, gx->data, sizeof(float) * (size_t)(n * 50));
+        /* what the forward pass returned stays where it was, unchanged */
+        assert_ptr_equal(xai_session_output(s, 0)->data, yp);
+        assert_memory_equal(yp, y0, sizeof(float) * (size_t)(n * 3));
     }
 }
 
