@@ -86,8 +86,7 @@ const struct xai_tensor *xai_session_output(const xai_session *s, int i);
 void xai_session_profile(xai_session *s, bool on);
 void xai_session_profile_report(const xai_session *s, FILE *f);
 
-/* Bytes currently reserved by the session's buffers (address space; pages the plan never
- * uses are not resident). */
+/* Bytes of memory the session has used: the largest plan so far, and scratch. */
 size_t xai_session_bytes(const xai_session *s);
 /* Bytes of the arena the current plans use: activations of the last forward pass and
  * gradients of the last backward pass. */
