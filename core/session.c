@@ -56,6 +56,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mem_plan.h"
 
@@ -103,7 +104,7 @@ struct xai_session {
     int max_io;
     const struct xai_tensor **pin, **pout, **pgout, **pgin;
     double *prof_fwd, *prof_bwd; /* seconds per node, when profiling */
-    void *block;                 /* every array above, in one allocation */
+    void *block;                 /* the arrays above but prof_*, in one allocation */
 };
 
 static double now_s(void)
@@ -127,7 +128,8 @@ static bool buf_reserve(struct buf *b, size_t n)
 /* Grows the arena to hold n floats; keep: preserve its contents (mremap moves pages). */
 static bool arena_reserve(xai_session *s, size_t n, bool keep)
 {
-    size_t page = 4096, bytes = ((n ? n : 1) * sizeof(float) + page - 1) / page * page;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t bytes = ((n ? n : 1) * sizeof(float) + page - 1) / page * page;
     if (bytes <= s->arena_bytes) return true;
     void *p;
     if (s->arena && keep) {
