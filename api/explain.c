@@ -94,6 +94,7 @@ static xai_status run_method(const struct api_model *m, xai_session *s, const st
     struct xai_method_model mm;
     struct xai_method_req req;
     make_req(m, s, in, o, out, &mm, &req);
+    xai_session_keep_clear(s); /* a worker's session starts every request lean */
     xai_status st = o->method->run(&req, &out->result, err);
     if (st || !o->evaluate) return st;
     st = xai_faithfulness(&req, out->result.map, o->evaluate_steps, &out->faith, err);

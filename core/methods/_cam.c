@@ -67,7 +67,8 @@ xai_status xai_cam_layer_run(const struct xai_method_req *req, const char *metho
     memset(l, 0, sizeof *l);
     if (req->input->shape.d[0] != 1)
         return xai_fail(err, XAI_INTERNAL, "%s runs on one input item", method);
-    xai_status st = xai_session_forward(req->s, req->input, err);
+    xai_status st = xai_session_keep(req->s, req->layer, err);
+    if (!st) st = xai_session_forward(req->s, req->input, err);
     if (st) return st;
     const struct xai_tensor *y = xai_session_value(req->s, req->mm->output);
     if (!y || y->shape.ndim != 2 || y->shape.d[0] != 1)
