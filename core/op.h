@@ -15,7 +15,9 @@
  *   scratch   floats of scratch memory forward or backward needs (NULL: none).
  *   forward   computes outputs from inputs.
  *   backward  ACCUMULATES (+=) the gradient of each input whose gin[i] is non-NULL, from the
- *             gradients of the outputs. Only inputs in grad_mask are ever asked for.
+ *             gradients of the outputs. Only inputs in grad_mask are ever asked for. It may
+ *             read only the activations it declares in bwd_in / bwd_out: the others are
+ *             overwritten by then (their shapes stay valid).
  *
  * Params are read-only after init, so one model serves many threads at once.
  */
@@ -121,6 +123,11 @@ struct xai_op_def {
     const char *name;
     int opset_min, opset_max;
     unsigned grad_mask; /* bit i: backward can produce the gradient of input i */
+    /* What backward reads besides shapes and output gradients: bit i of bwd_in, the data of
+     * input i; bwd_out, the data of the outputs. The session keeps only these activations for
+     * the backward pass (session.c); tests/ops poisons everything else to check them. */
+    unsigned bwd_in;
+    bool bwd_out;
     xai_status (*init)(const struct xai_node_def *nd, void **params, struct xai_err *err);
     void (*free_params)(void *params); /* NULL: free() */
     xai_status (*infer)(const void *p, const struct xai_shape *in, int n_in, struct xai_shape *out,

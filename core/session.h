@@ -1,15 +1,26 @@
 /*
  * session.h - the executor: one session per worker thread runs a shared, immutable model.
  *
- * A session owns every mutable byte of a run: activations (kept for the backward pass),
- * gradients and scratch. Buffers grow to the largest batch seen and are reused, so after the
- * first run at a batch size nothing is allocated on the hot path.
+ * A session owns every mutable byte of a run: activations, gradients and scratch, in one
+ * arena planned by lifetime (session.c). The plan is made again when the batch size or the
+ * keep requests change and reused otherwise, so after the first run at a batch size nothing
+ * is allocated on the hot path.
  *
  * The four hooks attribution methods use, and nothing more:
  *   1. read any intermediate tensor by its ONNX name      xai_session_tensor / _grad
+ *      (ask for it BEFORE the forward pass with xai_session_keep)
  *   2. seed the backward pass at any tensor                struct xai_grad_seed
  *   3. replace the backward rule of an op kind for a run   struct xai_backward_opts.overrides
+ *      (a rule reading more than the built-in one asks for it with xai_session_keep_op)
  *   4. stop the backward pass at chosen tensors            struct xai_backward_opts.stop
+ *
+ * What stays readable. After a forward pass: the graph input, the model outputs and the
+ * values kept with xai_session_keep / _keep_op; xai_session_value returns NULL for any other
+ * activation, whose memory was reused. After a backward pass: the gradients of the input, of
+ * the seeds, of the stop values, of kept values and of values whose producer ran no backward;
+ * xai_session_grad returns NULL for the others. Any number of backward passes may follow one
+ * forward pass. Tensors returned after a forward pass stay valid until the next forward pass;
+ * gradients until the next backward or forward pass.
  */
 #ifndef XAI_SESSION_H
 #define XAI_SESSION_H
@@ -21,7 +32,10 @@
 typedef struct xai_session xai_session;
 
 /* A replacement backward rule for every node of one op kind (e.g. "Relu"). The rule has the
- * op's backward contract (accumulate into r->gin); user is passed through. */
+ * op's backward contract (accumulate into r->gin); user is passed through. It sees the data
+ * of an input or output only where the session kept it: what the built-in rule reads (op.h:
+ * bwd_in, bwd_out), and everything of the kinds named with xai_session_keep_op; elsewhere
+ * r->in[i]->data / r->out[j]->data are NULL (shapes are always there). */
 struct xai_grad_override {
     const char *op_type;
     void (*backward)(const struct xai_op_run *r, void *user);
@@ -51,7 +65,16 @@ xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input, s
 xai_status xai_session_backward(xai_session *s, const struct xai_grad_seed *seeds, int n_seeds,
                                 const struct xai_backward_opts *opts, struct xai_err *err);
 
-/* Value of the last forward pass, by index or ONNX name (NULL when unknown). */
+/* Keep requests, for the forward passes that follow (they last until cleared).
+ * xai_session_keep: the value stays readable after forward, and its gradient after backward.
+ * xai_session_keep_op: the inputs and outputs of every node of that op kind stay readable
+ *   (and visible to backward overrides); op_type NULL keeps every activation and gradient,
+ *   as LRP-style rules need. Fails for an unknown value or op kind. */
+xai_status xai_session_keep(xai_session *s, int value, struct xai_err *err);
+xai_status xai_session_keep_op(xai_session *s, const char *op_type, struct xai_err *err);
+void xai_session_keep_clear(xai_session *s);
+
+/* Value of the last forward pass, by index or ONNX name (NULL when unknown or not kept). */
 const struct xai_tensor *xai_session_value(const xai_session *s, int value);
 const struct xai_tensor *xai_session_tensor(const xai_session *s, const char *name);
 /* Gradient of the last backward pass (NULL when none reached that value). */
@@ -63,7 +86,13 @@ const struct xai_tensor *xai_session_output(const xai_session *s, int i);
 void xai_session_profile(xai_session *s, bool on);
 void xai_session_profile_report(const xai_session *s, FILE *f);
 
-/* Bytes currently held by the session's buffers. */
+/* Bytes of memory the session has used: the largest plan so far, and scratch. */
 size_t xai_session_bytes(const xai_session *s);
+/* Bytes of the arena the current plans use: activations of the last forward pass and
+ * gradients of the last backward pass. */
+size_t xai_session_plan_bytes(const xai_session *s);
+/* For tests: true when no two buffers of the current plans that are live at the same time
+ * share memory. */
+bool xai_session_plan_check(const xai_session *s);
 
 #endif

@@ -1,4 +1,4 @@
-/* cli_model.c - `xaid info` and `xaid predict`: drive the engine without the server. */
+/* cli_model.c - `xaid info` and `xaid predict --input` (raw tensors): drive the engine alone. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +131,7 @@ static int run_predict(xai_model *m, const struct xai_tensor *x, const char *out
     return rc;
 }
 
-int cli_predict(int argc, char **argv)
+int cli_predict_raw(int argc, char **argv)
 {
     const char *model = NULL, *input = NULL, *shape = NULL, *out = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {

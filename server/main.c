@@ -7,13 +7,23 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: xaid <command> [options]\n\n"
-               "commands:\n"
-               "  info FILE.onnx|DIR       layers, shapes, parameters and FLOPs of a model\n"
-               "  predict --model DIR|FILE --input FILE.bin --shape N,C,H,W\n"
-               "                           run the model on a raw float32 tensor\n"
-               "  serve                    start the HTTP service (not built yet)\n"
-               "  help                     this text\n");
+    fprintf(f,
+            "usage: xaid <command> [options]\n\n"
+            "commands:\n"
+            "  info FILE.onnx|DIR       layers, shapes, parameters and FLOPs of a model\n"
+            "  models [DIR] [--json]    the models of a repository (default: models) with\n"
+            "                           their sha256\n"
+            "  predict --model DIR --image FILE [--json]\n"
+            "                           class probabilities of a PNG or JPEG image (DIR holds\n"
+            "                           model.onnx and model.json; --json: the HTTP API's shape)\n"
+            "  predict --model DIR|FILE --input FILE.bin --shape N,C,H,W [--out OUT.bin]\n"
+            "                           run the model on a raw float32 tensor\n"
+            "  explain --model DIR --image FILE [--method M] [--param NAME=VALUE ...]\n"
+            "          [--target T] [--layer NAME] [--out OVERLAY.png] [--heatmap HEAT.png]\n"
+            "          [--json OUT.json]   a heatmap of what the model used (see `explain`)\n"
+            "  methods [--json]         the attribution methods and their parameters\n"
+            "  serve                    start the HTTP service (not built yet)\n"
+            "  help                     this text\n");
 }
 
 int main(int argc, char **argv)
@@ -26,6 +36,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "info")) return cli_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "predict")) return cli_predict(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "models")) return cli_models(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "explain")) return cli_explain(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "methods")) return cli_methods(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve")) return cli_serve(argc - 1, argv + 1);
     fprintf(stderr, "xaid: unknown command '%s'\n", argv[1]);
     usage(stderr);

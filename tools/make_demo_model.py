@@ -753,8 +753,8 @@ def main():
         f"CAM layer {d_cam:.2e}")
     if d_logits > 1e-3 or d_cam > 1e-3:
         raise SystemExit("FAILED: the exported graph does not match PyTorch")
-    cam_shape = list(env[head["cam_layer"]].shape)
-    log(f"export and checks: {time.time() - t0:.1f} s")
+    log(f"CAM layer shape {list(env[head['cam_layer']].shape)}; export and checks: "
+        f"{time.time() - t0:.1f} s")
 
     meta = collections.OrderedDict([
         ("name", "chest-demo"),
@@ -767,26 +767,18 @@ def main():
         ("labels", LABELS),
         ("task", "multiclass"),
         ("output_activation", "softmax"),
+        # The format is docs/models.md's; xaid's loader checks every field against the graph.
         ("input", collections.OrderedDict([
             ("name", "input"), ("channels", 1), ("height", SIZE), ("width", SIZE),
-            ("color", "gray (RGB converted with ITU-R 601 luma: 0.299 R + 0.587 G + 0.114 B)"),
+            ("gray", "luma"),
         ])),
-        ("output", collections.OrderedDict([("name", "logits"), ("shape", ["batch", 3])])),
-        ("resize", collections.OrderedDict([
-            ("mode", "stretch"), ("filter", "bilinear"), ("antialias", True),
-            ("align_corners", False),
-        ])),
+        ("output", collections.OrderedDict([("name", "logits")])),
+        ("resize", collections.OrderedDict([("mode", "stretch")])),
         ("intensity", collections.OrderedDict([("scale", 1.0)])),
         ("normalize", collections.OrderedDict([("mean", [mean]), ("std", [std])])),
-        ("preprocessing",
-         "luma (RGB only) -> resize to height x width -> divide by the image's maximum "
-         "sample value (255 or 65535), times intensity.scale -> (x - mean) / std"),
         ("cam_layer", head["cam_layer"]),
-        ("cam_layer_shape", ["batch"] + cam_shape[1:]),
-        ("classifier", collections.OrderedDict([
-            ("weight", head["weight"]), ("bias", head["bias"]),
-            ("weight_shape", list(wt.shape)), ("layout", "[classes, channels], Gemm transB=1"),
-        ])),
+        ("classifier", collections.OrderedDict([("weight", head["weight"]),
+                                                ("bias", head["bias"])])),
         ("training", collections.OrderedDict([
             ("script", "tools/make_demo_model.py"), ("seed", args.seed),
             ("framework", f"PyTorch {torch.__version__}"),

@@ -133,7 +133,7 @@ static xai_status add_initializers(struct imp *im)
 {
     const Xonnx__GraphProto *g = im->g;
     for (size_t i = 0; i < g->n_initializer; i++) {
-        const Xonnx__TensorProto *t = g->initializer[i];
+        Xonnx__TensorProto *t = g->initializer[i];
         if (!t->name || !t->name[0])
             return xai_fail(im->err, XAI_BAD_MODEL, "initializer %zu has no name", i);
         if (xai_imp_find(im, t->name) >= 0)
@@ -141,7 +141,7 @@ static xai_status add_initializers(struct imp *im)
         char what[300];
         snprintf(what, sizeof what, "initializer '%s'", t->name);
         struct xai_const *c;
-        xai_status st = xai_onnx_tensor(t, what, &c, im->err);
+        xai_status st = xai_onnx_tensor_take(t, what, &c, im->err);
         if (st) return st;
         int v = xai_imp_add_value(im, strdup(t->name));
         if (v < 0) {

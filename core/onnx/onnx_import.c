@@ -2,8 +2,8 @@
  * onnx_import.c - xai_model_load: from ONNX bytes to an immutable struct xai_model.
  *
  * Owns the entry points and the order of the import; the steps live in the other onnx_*.c
- * files (listed in onnx_internal.h). The file is read whole (at most 2 GiB), hashed with
- * sha256 (nettle), pre-scanned for nesting depth and parsed with protobuf-c; then:
+ * files (listed in onnx_internal.h). The file is mapped whole (at most 2 GiB), hashed with
+ * sha256 (nettle), pre-scanned for nesting depth, parsed with protobuf-c and unmapped; then:
  * value table -> topological sort -> node pass (aliases, folding, BatchNorm folding, runtime
  * nodes) -> outputs, batch check, parameter count, unused values removed.
  *
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,7 +62,7 @@ static char *producer(const Xonnx__ModelProto *mp)
     return s;
 }
 
-static xai_status build(const Xonnx__ModelProto *mp, const void *buf, size_t len,
+static xai_status build(const Xonnx__ModelProto *mp, const char *sha256,
                         const struct xai_onnx_opts *opts, xai_model **out, struct xai_err *err)
 {
     struct imp im = {.opts = opts, .g = mp->graph, .err = err, .batch1 = 1};
@@ -73,7 +74,7 @@ static xai_status build(const Xonnx__ModelProto *mp, const void *buf, size_t len
     im.m->input = -1;
     im.m->opset = im.opset;
     im.m->producer = producer(mp);
-    xai_sha256_hex(buf, len, im.m->sha256);
+    memcpy(im.m->sha256, sha256, sizeof im.m->sha256);
     if (!im.m->producer) st = xai_fail(err, XAI_NO_MEMORY, "out of memory loading the model");
     if (!st) st = xai_imp_build_values(&im);
     if (!st) st = xai_imp_toposort(&im);
@@ -87,8 +88,9 @@ static xai_status build(const Xonnx__ModelProto *mp, const void *buf, size_t len
     return st;
 }
 
-static xai_status load(const void *buf, size_t len, const struct xai_onnx_opts *opts,
-                       xai_model **out, struct xai_err *err)
+/* Checks, hashes and parses the bytes of a model. */
+static xai_status parse(const void *buf, size_t len, char sha256[65], Xonnx__ModelProto **mp,
+                        struct xai_err *err)
 {
     if (!buf || len == 0) return xai_fail(err, XAI_BAD_MODEL, "the model is empty (0 bytes)");
     if (len > XAI_ONNX_MAX_BYTES)
@@ -96,14 +98,33 @@ static xai_status load(const void *buf, size_t len, const struct xai_onnx_opts *
                         XAI_ONNX_MAX_BYTES);
     xai_status st = xai_onnx_check_depth(buf, len, XAI_ONNX_MAX_GRAPH_DEPTH, err);
     if (st) return st;
-    Xonnx__ModelProto *mp = xonnx__model_proto__unpack(NULL, len, buf);
-    if (!mp)
+    *mp = xonnx__model_proto__unpack(NULL, len, buf);
+    if (!*mp)
         return xai_fail(err, XAI_BAD_MODEL,
                         "not an ONNX model: the protobuf data does not parse (truncated or "
                         "corrupt file?)");
-    st = build(mp, buf, len, opts, out, err);
+    xai_sha256_hex(buf, len, sha256);
+    return XAI_OK;
+}
+
+/* Builds the model from a parsed message, then frees the message (build takes the data of
+ * the initializers out of it as it goes). */
+static xai_status build_and_free(Xonnx__ModelProto *mp, const char *sha256,
+                                 const struct xai_onnx_opts *opts, xai_model **out,
+                                 struct xai_err *err)
+{
+    xai_status st = build(mp, sha256, opts, out, err);
     xonnx__model_proto__free_unpacked(mp, NULL);
     return st;
+}
+
+static xai_status load(const void *buf, size_t len, const struct xai_onnx_opts *opts,
+                       xai_model **out, struct xai_err *err)
+{
+    Xonnx__ModelProto *mp = NULL;
+    char sha256[65];
+    xai_status st = parse(buf, len, sha256, &mp, err);
+    return st ? st : build_and_free(mp, sha256, opts, out, err);
 }
 
 xai_status xai_onnx_load(const void *buf, size_t len, const struct xai_onnx_opts *opts,
@@ -120,20 +141,6 @@ xai_status xai_onnx_load(const void *buf, size_t len, const struct xai_onnx_opts
 xai_status xai_model_load_buffer(const void *buf, size_t len, xai_model **out, struct xai_err *err)
 {
     return xai_onnx_load(buf, len, NULL, out, err);
-}
-
-static xai_status read_all(int fd, const char *path, size_t size, uint8_t *buf, struct xai_err *err)
-{
-    size_t got = 0;
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0)
-            return xai_fail(err, XAI_IO, "cannot read '%s': %s", path,
-                            r < 0 ? strerror(errno) : "file shrank while reading");
-        got += (size_t)r;
-    }
-    return XAI_OK;
 }
 
 static xai_status open_model(const char *path, int *fd, size_t *size, struct xai_err *err)
@@ -159,6 +166,9 @@ static xai_status open_model(const char *path, int *fd, size_t *size, struct xai
     return s;
 }
 
+/* Maps the file, parses it and unmaps it before the model is built: the file's pages and
+ * the parsed message are in memory together, the parsed message and the model's constants
+ * are not (the constants take the message's data). */
 xai_status xai_model_load(const char *path, xai_model **out, struct xai_err *err)
 {
     int fd = -1;
@@ -167,11 +177,17 @@ xai_status xai_model_load(const char *path, xai_model **out, struct xai_err *err
     *out = NULL;
     xai_status st = open_model(path, &fd, &size, err);
     if (st) return st;
-    uint8_t *buf = malloc(size);
-    if (!buf) st = xai_fail(err, XAI_NO_MEMORY, "out of memory reading '%s'", path);
-    if (!st) st = read_all(fd, path, size, buf, err);
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int map_errno = errno;
     close(fd);
-    if (!st) st = xai_model_load_buffer(buf, size, out, err);
-    free(buf);
+    if (map == MAP_FAILED)
+        return xai_fail(err, XAI_IO, "cannot read '%s': %s", path, strerror(map_errno));
+    Xonnx__ModelProto *mp = NULL;
+    char sha256[65];
+    struct xai_err e = {{0}};
+    st = parse(map, size, sha256, &mp, &e);
+    munmap(map, size);
+    if (!st) st = build_and_free(mp, sha256, NULL, out, &e);
+    if (st && err) *err = e;
     return st;
 }

@@ -62,6 +62,11 @@ bool xai_cst_any_flag(const struct xai_const *c);
 /* Converts a TensorProto; what ("initializer 'w'") names it in messages. */
 xai_status xai_onnx_tensor(const Xonnx__TensorProto *t, const char *what, struct xai_const **out,
                            struct xai_err *err);
+/* Converts an initializer, taking its data from the message where it can (little-endian
+ * float raw_data becomes the constant's floats without a copy) and freeing it otherwise, so
+ * that the parsed file and the constants are not all in memory at once. */
+xai_status xai_onnx_tensor_take(Xonnx__TensorProto *t, const char *what, struct xai_const **out,
+                                struct xai_err *err);
 /* Converts a node's attributes. node/op name the node in messages. */
 xai_status xai_onnx_attrs(const Xonnx__NodeProto *np, const char *node, const char *op,
                           struct xai_attr **out, int *n, struct xai_err *err);

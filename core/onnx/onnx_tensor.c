@@ -316,6 +316,46 @@ xai_status xai_onnx_tensor(const Xonnx__TensorProto *t, const char *what, struct
     return XAI_OK;
 }
 
+static bool little_endian(void)
+{
+    const uint16_t one = 1;
+    uint8_t b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+static void drop_raw(Xonnx__TensorProto *t)
+{
+    free(t->raw_data.data);
+    t->raw_data.data = NULL;
+    t->raw_data.len = 0;
+}
+
+xai_status xai_onnx_tensor_take(Xonnx__TensorProto *t, const char *what, struct xai_const **out,
+                                struct xai_err *err)
+{
+    struct xai_shape s;
+    int64_t n;
+    xai_status st = tensor_shape(t, what, &s, &n, err);
+    if (!st) st = check_data(t, what, n, err);
+    if (st) return st;
+    bool raw = t->has_raw_data && t->raw_data.len && t->raw_data.data;
+    if (!raw || t->data_type != T_FLOAT || !little_endian()) {
+        st = xai_onnx_tensor(t, what, out, err);
+        if (raw) drop_raw(t);
+        return st;
+    }
+    struct xai_const *c = calloc(1, sizeof *c);
+    if (!c) return xai_fail(err, XAI_NO_MEMORY, "out of memory for %s", what);
+    c->dtype = XAI_F32;
+    c->shape = s;
+    c->f = (float *)(void *)t->raw_data.data; /* malloc'd by protobuf-c: free() releases it */
+    t->raw_data.data = NULL;
+    t->raw_data.len = 0;
+    *out = c;
+    return XAI_OK;
+}
+
 /* ---- attributes ---- */
 
 enum onnx_attr_type {

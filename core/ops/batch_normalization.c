@@ -143,6 +143,7 @@ const struct xai_op_def xai_op_batch_normalization = {
     .opset_min = 7,
     .opset_max = 99,
     .grad_mask = 1u,
+    .bwd_in = 0u,
     .init = init,
     .infer = infer,
     .forward = forward,

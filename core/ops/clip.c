@@ -74,6 +74,7 @@ const struct xai_op_def xai_op_clip = {
     .opset_min = 6,
     .opset_max = 99,
     .grad_mask = 1u,
+    .bwd_in = 1u,
     .init = init,
     .infer = xai_op_infer_same,
     .forward = forward,

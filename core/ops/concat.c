@@ -108,6 +108,7 @@ const struct xai_op_def xai_op_concat = {
     .opset_min = 1,
     .opset_max = 21,
     .grad_mask = 0xffffffffu,
+    .bwd_in = 0u,
     .init = init,
     .infer = infer,
     .forward = forward,

@@ -193,6 +193,7 @@ const struct xai_op_def xai_op_conv_transpose = {
     .opset_min = 1,
     .opset_max = 99,
     .grad_mask = 1u,
+    .bwd_in = 2u,
     .init = init,
     .infer = infer,
     .scratch = scratch,

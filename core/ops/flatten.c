@@ -47,6 +47,7 @@ const struct xai_op_def xai_op_flatten = {
     .opset_min = 1,
     .opset_max = 21,
     .grad_mask = 1u,
+    .bwd_in = 0u,
     .init = init,
     .infer = infer,
     .forward = xai_lay_copy_forward,

@@ -172,6 +172,7 @@ const struct xai_op_def xai_op_gemm = {
     .opset_min = 7,
     .opset_max = 99,
     .grad_mask = 7u,
+    .bwd_in = 3u,
     .init = init,
     .infer = infer,
     .forward = forward,

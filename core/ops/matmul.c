@@ -126,6 +126,7 @@ const struct xai_op_def xai_op_matmul = {
     .opset_min = 1,
     .opset_max = 99,
     .grad_mask = 3u,
+    .bwd_in = 3u,
     .init = xai_op_init_none,
     .infer = infer,
     .forward = forward,

@@ -87,6 +87,7 @@ const struct xai_op_def xai_op_max_pool = {
     .opset_min = 1,
     .opset_max = 21,
     .grad_mask = 1u,
+    .bwd_in = 1u,
     .init = init,
     .infer = infer,
     .forward = forward,

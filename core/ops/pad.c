@@ -158,6 +158,7 @@ const struct xai_op_def xai_op_pad = {
     .opset_min = 2,
     .opset_max = 21,
     .grad_mask = 1u,
+    .bwd_in = 0u,
     .init = init,
     .infer = infer,
     .forward = forward,

@@ -64,6 +64,7 @@ const struct xai_op_def xai_op_pow = {
     .opset_min = 7,
     .opset_max = 99,
     .grad_mask = 1u,
+    .bwd_in = 1u,
     .init = init,
     .infer = infer,
     .forward = forward,

@@ -23,6 +23,7 @@ const struct xai_op_def xai_op_relu = {
     .opset_min = 1,
     .opset_max = 99,
     .grad_mask = 1u,
+    .bwd_in = 1u,
     .init = xai_op_init_none,
     .infer = xai_op_infer_same,
     .forward = forward,

@@ -332,6 +332,7 @@ const struct xai_op_def xai_op_resize = {
     .opset_min = 11,
     .opset_max = 21,
     .grad_mask = 1u,
+    .bwd_in = 0u,
     .init = init,
     .infer = infer,
     .forward = forward,

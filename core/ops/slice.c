@@ -162,6 +162,7 @@ const struct xai_op_def xai_op_slice = {
     .opset_min = 1,
     .opset_max = 21,
     .grad_mask = 1u,
+    .bwd_in = 0u,
     .init = init,
     .infer = infer,
     .forward = forward,

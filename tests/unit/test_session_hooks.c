@@ -2,7 +2,8 @@
  * test_session_hooks.c - the executor's four hooks for attribution methods, on a small
  * PyTorch export (Conv+BN folded -> Relu -> view(N,-1) -> Add constant):
  *   1. reading an intermediate tensor by name, 2. seeding the backward pass at any tensor,
- *   3. replacing the backward rule of an op kind for one run, 4. stopping at a tensor.
+ *   3. replacing the backward rule of an op kind for one run, 4. stopping at a tensor;
+ * and the keep requests that decide which activations and gradients stay readable.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -36,6 +37,7 @@ static int setup(void **state)
     assert_int_equal(xai_shape_numel(&f->in.shape), 24);
     for (int i = 0; i < 24; i++) f->x[i] = sinf(0.7f * (float)i) * 2.f;
     f->in.data = f->x;
+    assert_int_equal(xai_session_keep(f->s, xai_model_find(f->m, RELU), &err), XAI_OK);
     assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_OK);
     *state = f;
     return 0;
@@ -148,6 +150,106 @@ static void test_stop(void **state)
     for (int i = 0; i < 32; i++) assert_float_equal(gr->data[i], 1.f, 0.f);
 }
 
+/* Without a keep request an intermediate is not readable (its memory is reused); the input,
+ * the outputs and kept values are, and a request lasts until cleared. */
+static void test_keep(void **state)
+{
+    struct fixture *f = *state;
+    struct xai_err err = {{0}};
+    int relu = xai_model_find(f->m, RELU), reshape = xai_model_find(f->m, "/Reshape_output_0");
+    assert_true(reshape >= 0);
+    assert_null(xai_session_value(f->s, reshape));
+    assert_non_null(xai_session_value(f->s, relu));
+    assert_non_null(xai_session_value(f->s, f->m->input));
+    assert_non_null(xai_session_output(f->s, 0));
+    xai_session_keep_clear(f->s);
+    assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_OK);
+    assert_null(xai_session_value(f->s, relu));
+    assert_non_null(xai_session_output(f->s, 0));
+    assert_int_equal(xai_session_keep(f->s, reshape, &err), XAI_OK);
+    assert_null(xai_session_value(f->s, reshape)); /* applies from the next forward pass */
+    assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_OK);
+    const struct xai_tensor *r = xai_session_value(f->s, reshape);
+    assert_non_null(r);
+    assert_int_equal(r->shape.d[1], 16);
+    assert_true(xai_session_plan_check(f->s));
+    assert_int_equal(xai_session_keep(f->s, -1, &err), XAI_INVALID_ARGUMENT);
+    assert_int_equal(xai_session_keep_op(f->s, "NoSuchOp", &err), XAI_INVALID_ARGUMENT);
+}
+
+/* Gradients that survive a backward pass: the input's, the seeds', the stops', kept ones. */
+static void test_keep_grads(void **state)
+{
+    struct fixture *f = *state;
+    struct xai_err err = {{0}};
+    float g[32], a[24], b[24];
+    for (int i = 0; i < 32; i++) g[i] = (float)(i % 3) - 1.f;
+    int relu = xai_model_find(f->m, RELU), reshape = xai_model_find(f->m, "/Reshape_output_0");
+    grad_from(f, f->m->values[f->m->outputs[0]].name, g, NULL, a);
+    assert_non_null(xai_session_grad(f->s, f->m->outputs[0]));
+    assert_null(xai_session_grad(f->s, reshape));
+    assert_true(xai_session_plan_check(f->s));
+    assert_int_equal(xai_session_keep(f->s, reshape, &err), XAI_OK);
+    grad_from(f, f->m->values[f->m->outputs[0]].name, g, NULL, b);
+    const struct xai_tensor *gr = xai_session_grad(f->s, reshape);
+    assert_non_null(gr);
+    for (int i = 0; i < 32; i++) assert_float_equal(gr->data[i], g[i], 0.f);
+    for (int i = 0; i < 24; i++) assert_float_equal(a[i], b[i], 0.f);
+    assert_non_null(xai_session_grad(f->s, relu)); /* kept in setup */
+    assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_OK);
+    assert_null(xai_session_grad(f->s, f->m->input)); /* a forward pass ends them */
+}
+
+struct seen {
+    int calls;
+    bool in_data, out_data;
+};
+
+static void reshape_probe(const struct xai_op_run *r, void *user)
+{
+    struct seen *s = user;
+    s->calls++;
+    s->in_data = r->in[0]->data != NULL;
+    s->out_data = r->out[0]->data != NULL;
+    assert_int_equal(r->in[0]->shape.d[0], 2);
+    const float *gy = r->gout[0]->data;
+    for (int64_t i = 0; i < xai_shape_numel(&r->in[0]->shape); i++) r->gin[0]->data[i] += gy[i];
+}
+
+/* An override sees the data the built-in rule reads (Reshape: none) plus what keep_op asks. */
+static void test_override_sees_kept(void **state)
+{
+    struct fixture *f = *state;
+    struct xai_err err = {{0}};
+    float g[32], a[24], b[24], c[24];
+    for (int i = 0; i < 32; i++) g[i] = (float)(i % 5) - 2.f;
+    struct seen seen = {0};
+    struct xai_grad_override ov = {"Reshape", reshape_probe, &seen};
+    struct xai_backward_opts o = {&ov, 1, NULL, 0};
+    const char *y = f->m->values[f->m->outputs[0]].name;
+    xai_session_keep_clear(f->s);
+    assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_OK);
+    grad_from(f, y, g, &o, a);
+    assert_int_equal(seen.calls, 1);
+    assert_false(seen.in_data);
+    assert_false(seen.out_data);
+    assert_int_equal(xai_session_keep_op(f->s, "Reshape", &err), XAI_OK);
+    assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_OK);
+    grad_from(f, y, g, &o, b);
+    assert_true(seen.in_data && seen.out_data);
+    assert_non_null(xai_session_tensor(f->s, "/Reshape_output_0"));
+    /* keeping everything changes no number */
+    assert_int_equal(xai_session_keep_op(f->s, NULL, &err), XAI_OK);
+    assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_OK);
+    grad_from(f, y, g, NULL, c);
+    assert_non_null(xai_session_grad(f->s, xai_model_find(f->m, RELU)));
+    for (int i = 0; i < 24; i++) {
+        assert_float_equal(a[i], b[i], 0.f);
+        assert_float_equal(a[i], c[i], 0.f);
+    }
+    assert_true(xai_session_plan_check(f->s));
+}
+
 static void test_bad_seed(void **state)
 {
     struct fixture *f = *state;
@@ -179,6 +281,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seed_anywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_override, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_grads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_override_sees_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_seed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_shape, setup, teardown),
     };

@@ -1,0 +1,69 @@
+/*
+ * explain.h - one explanation: an attribution method on one prepared image, its map brought
+ * back onto the original pixels, and the renderings a viewer asked for.
+ *
+ *   api_input (api_prepare) --api_explain--> struct api_explanation --api_explanation_json-->
+ *
+ * The CLI (`xaid explain`) and the HTTP server call the same function, so every method is
+ * reachable without a network.
+ */
+#ifndef API_EXPLAIN_H
+#define API_EXPLAIN_H
+
+#include <jansson.h>
+
+#include "faithfulness.h"
+#include "method.h"
+#include "predict.h"
+#include "params.h"
+#include "render.h"
+
+enum api_outputs { API_OUT_OVERLAY = 1u, API_OUT_HEATMAP = 2u, API_OUT_RAW = 4u };
+
+struct api_explain_opts {
+    const struct xai_method_def *method;
+    struct xai_param_values params; /* validated (api_param_set_*) */
+    int target;                     /* class index, or -1 for the top prediction */
+    int layer;                      /* value index of a 4-D layer, or -1 for the model's default */
+    unsigned outputs;               /* enum api_outputs */
+    struct xai_norm norm;           /* how the rendered map is scaled */
+    struct xai_render_opts render;  /* colormap, opacity */
+    uint64_t seed;
+    int max_batch;
+    bool evaluate;      /* add deletion/insertion curves (faithfulness.h) */
+    int evaluate_steps; /* points of each curve minus one (default 20) */
+};
+
+/* Defaults: gradcam-style outputs overlay + raw, percentile 2 % normalisation, jet, opacity
+ * 0.5, seed 0, batches of 16; method and params must be set by the caller. */
+void api_explain_opts_default(struct api_explain_opts *o);
+
+struct api_explanation {
+    struct api_scores scores;
+    int target;
+    int layer;                       /* value index used, -1 when the method uses none */
+    struct xai_method_result result; /* the map on the model grid, metrics */
+    int width, height;               /* of the original image */
+    float *map;                      /* width*height floats on the original pixels */
+    uint8_t *mask;                   /* 1 where the model saw the pixel */
+    float lo, hi;                    /* range of the raw map */
+    struct xai_blob overlay_png, heatmap_png;
+    bool evaluated;
+    struct xai_faith faith;
+    double ms_forward, ms_explain, ms_encode; /* ms_explain includes the evaluation */
+};
+
+/* Runs in->tensor through s (a session of m->engine): prediction, method, map back, renders.
+ * Errors: INVALID_ARGUMENT (layer or target), UNSUPPORTED (the method does not fit the model),
+ * NO_MEMORY, and whatever the method reports. out is empty on failure. */
+xai_status api_explain(const struct api_model *m, xai_session *s, const struct api_input *in,
+                       const struct api_explain_opts *o, struct api_explanation *out,
+                       struct xai_err *err);
+void api_explanation_reset(struct api_explanation *e);
+
+/* The "explanation" object of the API's answer (method, params, geometry, range, raw map,
+ * PNGs as base64, metrics). */
+json_t *api_explanation_json(const struct api_model *m, const struct api_explain_opts *o,
+                             const struct api_explanation *e);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * test_mem_plan.c - the memory planner (mem_plan.c) and the session's use of it: no two
+ * buffers live at the same time share memory; a session keeping only what backward needs
+ * computes exactly what a session keeping everything computes (so no activation backward
+ * reads was overwritten), over batch changes and repeated backward passes, and what a
+ * forward pass returned stays valid through the backward passes.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mem_plan.h"
+#include "onnx_builder.h"
+#include "onnx/onnx_internal.h"
+#include "session.h"
+
+static unsigned long long rng = 7;
+static int rnd(int n)
+{
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (int)((rng >> 33) % (unsigned long long)n);
+}
+
+/* The largest total size of requests live at one step: no placement can use less. */
+static size_t live_peak(const struct xai_mreq *r, int n, int steps)
+{
+    size_t peak = 0;
+    for (int t = 0; t < steps; t++) {
+        size_t sum = 0;
+        for (int i = 0; i < n; i++)
+            if (r[i].t0 <= t && t <= r[i].t1) sum += r[i].size;
+        if (sum > peak) peak = sum;
+    }
+    return peak;
+}
+
+static void test_random_plans(void **state)
+{
+    enum { N = 400, STEPS = 120 };
+    struct xai_mreq r[N];
+    int work[2 * N];
+    for (int round = 0; round < 20; round++) {
+        int fixed = round % 2 ? 30 : 0;
+        size_t off = 0;
+        for (int i = 0; i < N; i++) {
+            int a = rnd(STEPS), b = a + rnd(12);
+            r[i] = (struct xai_mreq){a, b < STEPS ? b : STEPS - 1, (size_t)(rnd(50) * 16), 0};
+            if (i < fixed) { /* fixed ones: live throughout, side by side */
+                r[i].t0 = 0;
+                r[i].t1 = STEPS - 1;
+                r[i].off = off;
+                off += r[i].size;
+            }
+        }
+        size_t top = xai_plan_place(r, N, fixed, work);
+        assert_true(xai_plan_check(r, N));
+        assert_true(top >= live_peak(r, N, STEPS));
+        for (int i = 0; i < N; i++) assert_true(r[i].off + r[i].size <= top);
+        for (int i = 0, o = 0; i < fixed; o += (int)r[i].size, i++)
+            assert_int_equal(r[i].off, (size_t)o);
+    }
+}
+
+static void test_check_finds_overlap(void **state)
+{
+    struct xai_mreq r[3] = {{0, 5, 32, 0}, {3, 8, 32, 16}, {6, 9, 32, 0}};
+    assert_false(xai_plan_check(r, 3)); /* 0 and 1 overlap at steps 3..5 */
+    r[1].off = 32;
+    assert_true(xai_plan_check(r, 3)); /* 2 reuses 0's memory after it died */
+    int work[6];
+    r[2].off = 999;
+    assert_int_equal(xai_plan_place(r, 3, 2, work), 64);
+    assert_int_equal(r[2].off, 0);
+}
+
+/* x[N,2,5,5] -> Conv 3x3 -> Relu -> SiLU (Mul by Sigmoid) -> Conv 1x1 -> + Relu output ->
+ * Concat with the SiLU -> MaxPool -> Tanh -> GlobalAveragePool -> Flatten -> Gemm: a value
+ * read by backward at every kind of distance. */
+static xai_model *branchy_model(void)
+{
+    static const int64_t xd[] = {-1, 2, 5, 5}, w1d[] = {4, 2, 3, 3}, w2d[] = {4, 4, 1, 1},
+                         gd[] = {3, 8}, k3[] = {3, 3}, p1[] = {1, 1, 1, 1}, k2[] = {2, 2};
+    float w1[72], w2[16], wg[24];
+    for (int i = 0; i < 72; i++) w1[i] = sinf(0.37f * (float)i);
+    for (int i = 0; i < 16; i++) w2[i] = cosf(0.91f * (float)i);
+    for (int i = 0; i < 24; i++) wg[i] = sinf(1.3f * (float)i + 0.2f);
+    struct mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, 4, xd);
+    mb_init_f(&b, "w1", 4, w1d, w1);
+    mb_init_f(&b, "w2", 4, w2d, w2);
+    mb_init_f(&b, "wg", 2, gd, wg);
+    Xonnx__NodeProto *c = mb_node(&b, "Conv", "x,w1", "c1");
+    mb_attr_ints(&b, c, "kernel_shape", 2, k3);
+    mb_attr_ints(&b, c, "pads", 4, p1);
+    mb_node(&b, "Relu", "c1", "r");
+    mb_node(&b, "Sigmoid", "r", "sg");
+    mb_node(&b, "Mul", "r,sg", "silu");
+    mb_node(&b, "Conv", "silu,w2", "c2");
+    mb_node(&b, "Add", "c2,r", "s");
+    mb_attr_i(&b, mb_node(&b, "Concat", "s,silu", "cat"), "axis", 1);
+    Xonnx__NodeProto *mp = mb_node(&b, "MaxPool", "cat", "mp");
+    mb_attr_ints(&b, mp, "kernel_shape", 2, k2);
+    mb_attr_ints(&b, mp, "strides", 2, k2);
+    mb_node(&b, "Tanh", "mp", "t");
+    mb_node(&b, "GlobalAveragePool", "t", "gap");
+    mb_node(&b, "Flatten", "gap", "fl");
+    mb_attr_i(&b, mb_node(&b, "Gemm", "fl,wg", "y"), "transB", 1);
+    mb_output(&b, "y");
+    size_t len;
+    uint8_t *buf = mb_pack(&b, &len);
+    xai_model *m = NULL;
+    struct xai_err err = {{0}};
+    assert_int_equal(xai_onnx_load(buf, len, NULL, &m, &err), XAI_OK);
+    free(buf);
+    mb_free(&b);
+    return m;
+}
+
+/* Forward at batch n, then two backward passes (class 0, then class 2); copies the input
+ * gradients into g (2 * n * 50 floats). */
+static void run(xai_session *s, const xai_model *m, int n, float *g)
+{
+    struct xai_err err = {{0}};
+    float x[4 * 50], seed[4 * 3];
+    for (int i = 0; i < n * 50; i++) x[i] = sinf(0.53f * (float)i) * 1.5f;
+    struct xai_tensor in = {{4, {n, 2, 5, 5}}, x}, sd = {{2, {n, 3}}, seed};
+    assert_int_equal(xai_session_forward(s, &in, &err), XAI_OK);
+    const struct xai_tensor *y = xai_session_output(s, 0);
+    float *yp = y->data, y0[4 * 3];
+    memcpy(y0, yp, sizeof(float) * (size_t)(n * 3));
+    for (int pass = 0; pass < 2; pass++) {
+        memset(seed, 0, sizeof seed);
+        for (int i = 0; i < n; i++) seed[i * 3 + 2 * pass] = 1.f;
+        struct xai_grad_seed gs = {m->outputs[0], &sd};
+        assert_int_equal(xai_session_backward(s, &gs, 1, NULL, &err), XAI_OK);
+        assert_true(xai_session_plan_check(s));
+        const struct xai_tensor *gx = xai_session_grad(s, m->input);
+        assert_non_null(gx);
+        memcpy(g + pass * n * 50, gx->data, sizeof(float) * (size_t)(n * 50));
+        /* what the forward pass returned stays where it was, unchanged */
+        assert_ptr_equal(xai_session_output(s, 0)->data, yp);
+        assert_memory_equal(yp, y0, sizeof(float) * (size_t)(n * 3));
+    }
+}
+
+static void test_session_matches_keep_all(void **state)
+{
+    xai_model *m = branchy_model();
+    xai_session *lean, *full;
+    struct xai_err err = {{0}};
+    assert_int_equal(xai_session_new(m, &lean, &err), XAI_OK);
+    assert_int_equal(xai_session_new(m, &full, &err), XAI_OK);
+    assert_int_equal(xai_session_keep_op(full, NULL, &err), XAI_OK);
+    static const int batches[] = {1, 4, 2, 4};
+    for (int b = 0; b < 4; b++) {
+        int n = batches[b];
+        float ga[2 * 4 * 50], gb[2 * 4 * 50];
+        run(lean, m, n, ga);
+        run(full, m, n, gb);
+        double norm = 0;
+        for (int i = 0; i < 2 * n * 50; i++) {
+            assert_float_equal(ga[i], gb[i], 0.f);
+            norm += fabs(ga[i]);
+        }
+        assert_true(norm > 0);
+        assert_true(xai_session_plan_bytes(lean) < xai_session_plan_bytes(full));
+        assert_null(xai_session_tensor(lean, "c2"));
+        assert_non_null(xai_session_tensor(full, "c2"));
+        assert_non_null(xai_session_output(lean, 0));
+    }
+    xai_session_free(lean);
+    xai_session_free(full);
+    xai_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_plans),
+        cmocka_unit_test(test_check_finds_overlap),
+        cmocka_unit_test(test_session_matches_keep_all),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
