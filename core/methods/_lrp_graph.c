@@ -189,3 +189,13 @@ xai_status xai_lrp_plan(struct xai_lrp_run *run, int output, struct xai_lrp_plan
     free(on);
     return st;
 }
+
+xai_status xai_lrp_keep(xai_session *s, const struct xai_lrp_plan *plan, struct xai_err *err)
+{
+    for (int i = 0; i < plan->n; i++) {
+        if (plan->hooks[i].kind == XAI_LRPK_PASS) continue;
+        xai_status st = xai_session_keep_op(s, plan->ov[i].op_type, err);
+        if (st) return st;
+    }
+    return XAI_OK;
+}

@@ -33,7 +33,9 @@
  * input has no negative value (after a ReLU: every layer but the first in most CNNs) the
  * variants on x- are zero and skipped: zplus 1 + 1, alpha2_beta1 2 + 2, gamma 3 + 2. Norm
  * nodes run one forward and one backward per input. Every layer's input activation must be
- * kept. ResNet-18 at 224x224: epsilon_plus_flat about 2x a forward + gradient pass.
+ * kept: the method asks the session to keep the inputs of every Conv, ConvTranspose, Gemm,
+ * MatMul, Add and average-pooling node (xai_session_keep_op per op kind, before the forward
+ * pass). ResNet-18 at 224x224: epsilon_plus_flat about 2x a forward + gradient pass.
  *
  * Caveat: the map depends strongly on the rule chosen (the composites are heuristics), and
  * relevance is not a gradient: it says how the score is divided among the pixels, not how the
@@ -185,6 +187,7 @@ static xai_status run(const struct xai_method_req *req, struct xai_method_result
     float score = 0.f;
     xai_status st = setup(req, &lr, err);
     if (!st) st = xai_lrp_plan(&lr, req->mm->output, &plan, err);
+    if (!st) st = xai_lrp_keep(req->s, &plan, err);
     if (!st) st = xai_session_forward(req->s, req->input, err);
     if (!st) st = find_first(req, &lr, err);
     if (!st) st = propagate(req, &plan, &score, err);
