@@ -66,8 +66,8 @@ static const struct xai_param_def params[] = {
     {"rule", XAI_PARAM_ENUM, R_EPSILON_PLUS_FLAT, 0, 0, rule_names,
      "composite (epsilon_plus_flat, epsilon_gamma_box) or one rule for every conv/dense layer"},
     {"epsilon", XAI_PARAM_FLOAT, 1e-6, 1e-9, 100, NULL,
-     "stabiliser of the epsilon rule, in logit units; larger values keep only the "
-     "strongest contributions"},
+     "stabiliser of the epsilon rule, added to each layer's outputs (dense layers only in the "
+     "composites); larger values keep only the strongest contributions"},
     {"gamma", XAI_PARAM_FLOAT, 0.25, 0, 100, NULL,
      "weight of the positive contributions added by the gamma rule"},
 };
