@@ -9,7 +9,8 @@ bundled demo model (models/chest-demo) and torchvision's ResNet-18 exported by
 tools/make_reference.py into DIR — computes the method's map in PyTorch on the same ONNX
 file and writes it with a manifest.json that tests/methods/test_methods.c reads: the engine
 runs the same method with the same input, target, parameters, seed and segments, and must
-match (Pearson correlation > 0.999, relative L2 error < 1e-3).
+match (Pearson correlation > 0.999, relative L2 error < 1e-3), and so must the metrics a
+reference returns with its map (e.g. integrated gradients' convergence delta).
 """
 import argparse
 import hashlib
@@ -73,6 +74,14 @@ def method_modules(only):
                 yield importlib.import_module("xai_ref.methods." + name)
 
 
+def split_result(r):
+    """compute() returns a map, or (map, metrics) with metrics {name: {"value", "tol"}}: the
+    engine's metric of that name must lie within tol of value."""
+    m, metrics = r if isinstance(r, tuple) else (r, {})
+    metrics = {k: {"value": float(v["value"]), "tol": float(v["tol"])} for k, v in metrics.items()}
+    return np.asarray(m, dtype=np.float32), metrics
+
+
 def save(outdir, name, arr):
     np.ascontiguousarray(arr, dtype="<f4").tofile(os.path.join(outdir, name))
     return name
@@ -93,7 +102,7 @@ def run(outdir, refdir, only):
                                             max_batch=16, input_lo=md["input_lo"],
                                             input_hi=md["input_hi"], segments=md["segments"])
                 torch.manual_seed(0)
-                m = np.asarray(mod.compute(ctx, dict(params)), dtype=np.float32)
+                m, metrics = split_result(mod.compute(ctx, dict(params)))
                 assert m.shape == tuple(md["x"].shape[2:]), (mod.NAME, m.shape)
                 label = "%s_%s_%d" % (md["name"], mod.NAME, i)
                 cases.append(dict(name=label, method=mod.NAME, params=params, onnx=md["onnx"],
@@ -102,7 +111,8 @@ def run(outdir, refdir, only):
                                   head_weight=md["head_weight"], head_bias=md["head_bias"],
                                   input_lo=md["input_lo"], input_hi=md["input_hi"],
                                   seed=ctx.seed, max_batch=ctx.max_batch, segments=seg,
-                                  map=save(outdir, label + ".bin", m), map_shape=list(m.shape)))
+                                  map=save(outdir, label + ".bin", m), map_shape=list(m.shape),
+                                  metrics=metrics))
                 print("%-40s range [%.4g, %.4g]" % (label, m.min(), m.max()), flush=True)
     with open(os.path.join(outdir, "manifest.json"), "w") as f:
         json.dump({"cases": cases}, f, indent=1)

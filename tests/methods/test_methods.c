@@ -4,7 +4,9 @@
  * Reads the manifest written by tools/make_method_fixtures.py: for each case runs the named
  * method through the engine on the same ONNX file, input, target, parameters, seed and
  * segments, and compares the map with PyTorch's: Pearson correlation > 0.999 and relative L2
- * error ||a - b|| / ||b|| < 1e-3. Fails too when a method of the engine's table has no case.
+ * error ||a - b|| / ||b|| < 1e-3; metrics the reference recorded ({name: {value, tol}}, e.g. the
+ * convergence delta of integrated gradients) must match within tol. Fails too when a method
+ * of the engine's table has no case.
  *
  * usage: test_methods FIXTURE_DIR [substring...]
  */
@@ -115,6 +117,33 @@ static void free_inputs(struct inputs *in)
     free(in->seg);
 }
 
+/* The engine's metrics against the reference's {name: {value, tol}}; appends the comparison
+ * to msg. Returns 1 when every expected metric is there and within its tolerance. */
+static int check_metrics(const struct xai_method_result *res, json_t *expect, char *msg, size_t n)
+{
+    int ok = 1;
+    const char *key;
+    json_t *e;
+    json_object_foreach(expect, key, e)
+    {
+        double want = json_number_value(json_object_get(e, "value"));
+        double tol = json_number_value(json_object_get(e, "tol"));
+        int i = 0;
+        while (i < res->n_metrics && strcmp(res->metrics[i].name, key)) i++;
+        size_t len = strlen(msg);
+        if (i == res->n_metrics) {
+            snprintf(msg + len, n - len, "  %s MISSING", key);
+            ok = 0;
+            continue;
+        }
+        int good = fabs(res->metrics[i].value - want) <= tol;
+        snprintf(msg + len, n - len, "  %s %.4g (ref %.4g%s)", key, res->metrics[i].value, want,
+                 good ? "" : ", OFF");
+        ok &= good;
+    }
+    return ok;
+}
+
 static int run_case(const char *dir, json_t *c)
 {
     const char *name = json_string_value(json_object_get(c, "name"));
@@ -184,6 +213,11 @@ static int run_case(const char *dir, json_t *c)
     compare(res.map, in.ref, hw, &r, &e);
     ok = r > 0.999 && e < 1e-3;
     snprintf(msg, sizeof msg, "pearson %.6f  rel-L2 %.2e", r, e);
+    json_t *expect = json_object_get(c, "metrics");
+    if (json_object_size(expect)) {
+        ok &= check_metrics(&res, expect, msg, sizeof msg);
+        goto done;
+    }
     for (int i = 0; i < res.n_metrics; i++) {
         size_t len = strlen(msg);
         snprintf(msg + len, sizeof msg - len, "  %s %.4g", res.metrics[i].name,
