@@ -78,6 +78,30 @@ static int64_t chunk_items(const struct xai_win *g, int64_t n)
     return k < n ? k : n > 1 ? n : 1;
 }
 
+/* Column matrices of big feature maps are built for a band of output rows at a time, so that
+ * they stay in cache between im2col and the gemm (or the gemm and col2im): about
+ * CONV_BAND_FLOATS floats per band, but at least CONV_BAND_COLS columns, below which the gemm
+ * loses more than the cache gains. */
+#define CONV_BAND_FLOATS (96 * 1024)
+#define CONV_BAND_COLS 448
+
+/* Output rows per band. */
+static int64_t band_rows(const struct xai_win *g, int64_t kk)
+{
+    int64_t r = CONV_BAND_FLOATS / (kk * g->ow), least = (CONV_BAND_COLS + g->ow - 1) / g->ow;
+    if (r < least) r = least;
+    return r > g->oh ? g->oh : r;
+}
+
+/* The window of output rows [y0, y0 + n): the same image, the begin pad moved down. */
+static struct xai_win band_of(const struct xai_win *g, int64_t y0, int64_t n)
+{
+    struct xai_win b = *g;
+    b.ph = g->ph - y0 * g->sh;
+    b.oh = n;
+    return b;
+}
+
 /* Sizes of the gemm path for one group. */
 struct gemm_dims {
     int64_t mg, kk, hw, ohw;
@@ -97,7 +121,7 @@ static size_t scratch(const void *pp, const struct xai_shape *in, int n_in,
     struct gemm_dims d = dims_of(p, &g);
     int64_t nb = chunk_items(&g, in[0].d[0]);
     if (nb > 1) return (size_t)((d.kk + d.mg) * nb * d.ohw);
-    return xai_win_is_pointwise(&g) ? 0 : (size_t)(d.kk * d.ohw);
+    return xai_win_is_pointwise(&g) ? 0 : (size_t)(d.kk * band_rows(&g, d.kk) * g.ow);
 }
 
 static int64_t macs(const void *pp, const struct xai_shape *in, int n_in,
@@ -140,19 +164,25 @@ static void fill_bias(const float *b, int64_t m, int64_t n, float *y)
     for (int64_t c = 0; c < m; c++) xai_vec_fill(n, b[c], y + c * n);
 }
 
-/* One batch item: x [C, H*W] -> y [M, OH*OW], gemm straight into y. */
+/* One batch item: x [C, H*W] -> y [M, OH*OW], gemm straight into y, band by band. */
 static void forward_item(const struct conv_p *p, const struct xai_win *g, const float *x,
                          const float *w, const float *b, float *y, float *col)
 {
     struct gemm_dims d = dims_of(p, g);
     bool pointwise = xai_win_is_pointwise(g);
+    int64_t rows = pointwise ? g->oh : band_rows(g, d.kk);
     if (b) fill_bias(b, p->m, d.ohw, y);
     for (int64_t gi = 0; gi < p->a.group; gi++) {
         const float *xg = x + gi * g->c * d.hw;
-        if (!pointwise) xai_im2col(g, xg, col, d.ohw);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d.mg, (int)d.ohw, (int)d.kk,
-                    1.f, w + gi * d.mg * d.kk, (int)d.kk, pointwise ? xg : col, (int)d.ohw,
-                    b ? 1.f : 0.f, y + gi * d.mg * d.ohw, (int)d.ohw);
+        for (int64_t y0 = 0; y0 < g->oh; y0 += rows) {
+            int64_t n = g->oh - y0 < rows ? g->oh - y0 : rows, cols = n * g->ow;
+            struct xai_win bw = band_of(g, y0, n);
+            if (!pointwise) xai_im2col(&bw, xg, col, cols);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d.mg, (int)cols, (int)d.kk,
+                        1.f, w + gi * d.mg * d.kk, (int)d.kk, pointwise ? xg : col,
+                        (int)(pointwise ? d.ohw : cols), b ? 1.f : 0.f,
+                        y + gi * d.mg * d.ohw + y0 * g->ow, (int)d.ohw);
+        }
     }
 }
 
@@ -161,12 +191,20 @@ static void backward_item(const struct conv_p *p, const struct xai_win *g, const
 {
     struct gemm_dims d = dims_of(p, g);
     bool pointwise = xai_win_is_pointwise(g);
+    int64_t rows = pointwise ? g->oh : band_rows(g, d.kk);
     for (int64_t gi = 0; gi < p->a.group; gi++) {
         float *gxg = gx + gi * g->c * d.hw;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d.kk, (int)d.ohw, (int)d.mg, 1.f,
-                    w + gi * d.mg * d.kk, (int)d.kk, gy + gi * d.mg * d.ohw, (int)d.ohw,
-                    pointwise ? 1.f : 0.f, pointwise ? gxg : col, (int)d.ohw);
-        if (!pointwise) xai_col2im_add(g, col, d.ohw, gxg);
+        for (int64_t y0 = 0; y0 < g->oh; y0 += rows) {
+            int64_t n = g->oh - y0 < rows ? g->oh - y0 : rows, cols = n * g->ow;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d.kk, (int)cols, (int)d.mg,
+                        1.f, w + gi * d.mg * d.kk, (int)d.kk, gy + gi * d.mg * d.ohw + y0 * g->ow,
+                        (int)d.ohw, pointwise ? 1.f : 0.f, pointwise ? gxg : col,
+                        (int)(pointwise ? d.ohw : cols));
+            if (!pointwise) {
+                struct xai_win bw = band_of(g, y0, n);
+                xai_col2im_add(&bw, col, cols, gxg);
+            }
+        }
     }
 }
 

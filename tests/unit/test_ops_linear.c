@@ -345,6 +345,16 @@ static void test_conv_batch_chunks(void **state)
     CV(1, 8, 7, 7, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
 }
 
+/* Big feature maps: im2col and col2im run by bands of output rows (several, the last one
+ * short), for stride 1 (contiguous rows), stride 2 (paired taps) and with groups and padding
+ * rows that fall inside a band's neighbours. */
+static void test_conv_bands(void **state)
+{
+    CV(1, 64, 60, 60, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(2, 16, 61, 61, 4, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, {0, 0}, false, NULL);
+    CV(1, 64, 50, 40, 6, 3, 3, {1, 1}, {2, 2}, {2, 1, 0, 2}, 2, {0, 0}, true, NULL);
+}
+
 static void test_conv_auto_pad(void **state)
 {
     CV(2, 8, 9, 9, 6, 3, 3, {2, 2}, {1, 1}, {0}, 1, {0, 0}, true, "SAME_UPPER");
@@ -877,13 +887,21 @@ static void test_threads_share_params(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv_im2col),    cmocka_unit_test(test_conv_batch_chunks),
-        cmocka_unit_test(test_conv_auto_pad),  cmocka_unit_test(test_conv_depthwise),
-        cmocka_unit_test(test_conv_pointwise), cmocka_unit_test(test_conv_1d),
-        cmocka_unit_test(test_conv_transpose), cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_matmul),         cmocka_unit_test(test_batch_normalization),
-        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_refusals_bn_gemm),
-        cmocka_unit_test(test_macs),           cmocka_unit_test(test_threads_share_params),
+        cmocka_unit_test(test_conv_im2col),
+        cmocka_unit_test(test_conv_batch_chunks),
+        cmocka_unit_test(test_conv_bands),
+        cmocka_unit_test(test_conv_auto_pad),
+        cmocka_unit_test(test_conv_depthwise),
+        cmocka_unit_test(test_conv_pointwise),
+        cmocka_unit_test(test_conv_1d),
+        cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_batch_normalization),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_refusals_bn_gemm),
+        cmocka_unit_test(test_macs),
+        cmocka_unit_test(test_threads_share_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
