@@ -3,9 +3,12 @@
  *
  * Forward per batch item and group: Y_g[M_g, OH*OW] = W_g[M_g, C_g*kH*kW] . col(X_g), with
  * the column matrix from im2col (skipped for 1x1 stride-1 unpadded kernels, where it is X_g
- * itself). Small feature maps batch several items into one gemm (see chunk_items).
- * Depthwise convolutions (one input channel per group) run a direct loop instead.
- * Backward (input only): dX_g += col2im(W_g^T . dY_g); direct loop for depthwise.
+ * itself), built by bands of output rows on big maps (see band_rows). Small feature maps
+ * batch several items into one gemm (see chunk_items). Stride-1 convolutions with few output
+ * channels run one gemm per kernel tap over shifted views of a padded copy instead (see
+ * use_shift). Depthwise convolutions (one input channel per group) run a direct loop.
+ * Backward (input only): dX_g += col2im(W_g^T . dY_g), or the same three ways transposed;
+ * direct loop for depthwise.
  */
 #include <cblas.h>
 #include <stdlib.h>
