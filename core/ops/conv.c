@@ -123,9 +123,10 @@ static struct gemm_dims dims_of(const struct conv_p *p, const struct xai_win *g)
  * padded planes, accumulated into an output of width pw whose last (kw-1)*dw columns are
  * garbage and dropped (about 2/ow more arithmetic). Backward runs the same views transposed,
  * accumulating into a zeroed padded gradient, with zeros in the garbage columns of dY. */
-#ifndef CONV_SHIFT_MAX_M
 #define CONV_SHIFT_MAX_M 64
-#endif
+/* Output columns per block: the taps' gemms run block by block, so that the part of the
+ * padded copy they read (blocks overlap by the largest shift) stays in cache across taps. */
+#define CONV_SHIFT_COLS 1024
 
 struct shift_dims {
     int64_t rows, cols; /* padded plane: oh + (kh-1)*dh rows of ow + (kw-1)*dw */
@@ -195,10 +196,13 @@ static void forward_shift(const struct conv_p *p, const struct xai_win *g, const
         memset(plane + s.rows * s.cols, 0, sizeof(float) * (size_t)(s.ld - s.rows * s.cols));
     }
     shift_weights(&s, g, w, wt);
-    for (int64_t t = 0; t < s.taps; t++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p->m, (int)s.n, (int)g->c, 1.f,
-                    wt + t * s.mc, (int)g->c, xp + shift_of(&s, g, t), (int)s.ld, t ? 1.f : 0.f, yp,
-                    (int)s.n);
+    for (int64_t n0 = 0; n0 < s.n; n0 += CONV_SHIFT_COLS) {
+        int64_t nb = s.n - n0 < CONV_SHIFT_COLS ? s.n - n0 : CONV_SHIFT_COLS;
+        for (int64_t t = 0; t < s.taps; t++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p->m, (int)nb, (int)g->c,
+                        1.f, wt + t * s.mc, (int)g->c, xp + shift_of(&s, g, t) + n0, (int)s.ld,
+                        t ? 1.f : 0.f, yp + n0, (int)s.n);
+    }
     for (int64_t m = 0; m < p->m; m++)
         for (int64_t oy = 0; oy < g->oh; oy++)
             xai_vec_affine(g->ow, 1.f, b ? b[m] : 0.f, yp + m * s.n + oy * s.cols,
@@ -218,10 +222,13 @@ static void backward_shift(const struct conv_p *p, const struct xai_win *g, cons
         }
     memset(gp, 0, sizeof(float) * (size_t)(g->c * s.ld));
     shift_weights(&s, g, w, wt);
-    for (int64_t t = 0; t < s.taps; t++)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->c, (int)s.n, (int)p->m, 1.f,
-                    wt + t * s.mc, (int)g->c, gyp, (int)s.n, 1.f, gp + shift_of(&s, g, t),
-                    (int)s.ld);
+    for (int64_t n0 = 0; n0 < s.n; n0 += CONV_SHIFT_COLS) {
+        int64_t nb = s.n - n0 < CONV_SHIFT_COLS ? s.n - n0 : CONV_SHIFT_COLS;
+        for (int64_t t = 0; t < s.taps; t++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->c, (int)nb, (int)p->m, 1.f,
+                        wt + t * s.mc, (int)g->c, gyp + n0, (int)s.n, 1.f,
+                        gp + shift_of(&s, g, t) + n0, (int)s.ld);
+    }
     for (int64_t c = 0; c < g->c; c++)
         for (int64_t r = 0; r < g->h; r++) {
             int64_t pr = r + g->ph, lo, hi;

@@ -357,12 +357,13 @@ static void test_conv_bands(void **state)
 
 /* Stride 1, few output channels, big maps: one gemm per kernel tap over shifted views of a
  * zero-padded copy (no im2col). Pads on either side or none, dilations, windows that stop
- * short of the input's end (VALID: the padded copy is cropped), rectangular kernels, auto_pad
- * and several batch items. */
+ * short of the input's end (VALID: the padded copy is cropped), rectangular kernels, auto_pad,
+ * several batch items, and outputs of more than one column block. */
 static void test_conv_shift(void **state)
 {
     CV(1, 8, 24, 24, 6, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
-    CV(2, 5, 25, 23, 7, 3, 2, {1, 1}, {2, 3}, {2, 0, 1, 3}, 1, {0, 0}, false, NULL);
+    CV(1, 8, 40, 40, 6, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(2, 5, 45, 43, 7, 3, 2, {1, 1}, {2, 3}, {2, 0, 1, 3}, 1, {0, 0}, false, NULL);
     CV(1, 4, 30, 31, 64, 5, 5, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}, true, NULL);
     CV(1, 3, 22, 40, 9, 1, 3, {1, 1}, {1, 1}, {0, 1, 0, 1}, 1, {0, 0}, true, NULL);
     CV(1, 6, 27, 26, 5, 4, 4, {1, 1}, {1, 1}, {0}, 1, {0, 0}, true, "SAME_LOWER");
