@@ -101,12 +101,12 @@ static void forward_plane_2d(const struct xai_pool_geom *g, const float *x, floa
             y[ox] = y0 < y1 && x0 < x1 ? *window_argmax(x, w, y0, y1, x0, x1) : 0.f;
         }
         if (y0 >= y1 || fa >= fb) continue;
-        const float *row = x + y0 * w - p;
-        for (int64_t ox = fa; ox < fb; ox++) y[ox] = row[ox * s];
+        const float *row = x + y0 * w; /* (ox * s - p >= 0 for whole windows) */
+        for (int64_t ox = fa; ox < fb; ox++) y[ox] = row[ox * s - p];
         for (int64_t i = y0; i < y1; i++, row += w)
             for (int64_t j = i == y0 ? 1 : 0; j < kw; j++)
                 for (int64_t ox = fa; ox < fb; ox++) {
-                    float v = row[ox * s + j];
+                    float v = row[ox * s + j - p];
                     y[ox] = v > y[ox] ? v : y[ox];
                 }
     }
