@@ -249,3 +249,9 @@ int64_t xai_pool_count(const struct xai_pool_win *w, bool include_pad)
     for (int t = 0; t < XAI_POOL_DIMS; t++) n *= include_pad ? w[t].jp : w[t].j1 - w[t].j0;
     return n;
 }
+
+bool xai_pool_is_plain_2d(const struct xai_pool_geom *g)
+{
+    return g->in[0] == 1 && g->out[0] == 1 && g->k[0] == 1 && g->pb[0] == 0 && g->d[1] == 1 &&
+           g->d[2] == 1;
+}

@@ -72,4 +72,18 @@ void xai_pool_spread(float *gxp, const struct xai_pool_geom *g, const struct xai
 /* Number of taps inside the input, or inside the padded input when include_pad. */
 int64_t xai_pool_count(const struct xai_pool_win *w, bool include_pad);
 
+/* The plain 2-D case that MaxPool and AveragePool run without the per-position window walk:
+ * one or two spatial dimensions (or a third of size 1 with kernel 1 and no padding), no
+ * dilation. Then the window of output position o along an axis is the taps
+ * [o * s - pb, o * s - pb + k), clipped to the input by xai_pool_clip. */
+bool xai_pool_is_plain_2d(const struct xai_pool_geom *g);
+
+/* Taps [*a, *b) of the window starting at `start` with k taps, clipped to 0..n-1; *b <= *a
+ * when none is inside. */
+static inline void xai_pool_clip(int64_t start, int64_t k, int64_t n, int64_t *a, int64_t *b)
+{
+    *a = start < 0 ? 0 : start;
+    *b = start + k > n ? n : start + k;
+}
+
 #endif

@@ -59,11 +59,65 @@ static void backward_one(void *c, int64_t p, int64_t o, const struct xai_pool_wi
     if (n > 0) xai_pool_spread(k->gx + p * k->isz, k->g, w, k->gy[p * k->osz + o] / (float)n);
 }
 
+/* The plain 2-D case (xai_pool_is_plain_2d), window by window without the generic walk; the
+ * same sums in the same order, and the same divisors, as the generic path. */
+
+/* Taps of the window starting at `start` that count along one axis: those inside the input,
+ * or with include_pad those inside the padded input [-pb, n + pe). */
+static int64_t axis_count(int64_t start, int64_t k, int64_t n, int64_t pe, bool include_pad)
+{
+    int64_t a, b;
+    if (!include_pad) {
+        xai_pool_clip(start, k, n, &a, &b);
+        return b > a ? b - a : 0;
+    }
+    b = n + pe - start; /* the taps from the window's start to the end padding's end */
+    return b < 0 ? 0 : b > k ? k : b;
+}
+
+static void run_plain_2d(const struct xai_op_run *r, const struct xai_pool_geom *g, bool back)
+{
+    const struct params *q = r->p;
+    int64_t h = g->in[1], w = g->in[2], oh = g->out[1], ow = g->out[2];
+    int64_t isz = h * w, osz = oh * ow;
+    for (int64_t p = 0; p < g->planes; p++) {
+        const float *x = back ? NULL : r->in[0]->data + p * isz;
+        const float *gy = back ? r->gout[0]->data + p * osz : NULL;
+        float *y = back ? NULL : r->out[0]->data + p * osz;
+        float *gx = back ? r->gin[0]->data + p * isz : NULL;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t y0, y1, sy = oy * g->s[1] - g->pb[1];
+            xai_pool_clip(sy, g->k[1], h, &y0, &y1);
+            int64_t cy = axis_count(sy, g->k[1], h, g->pe[1], q->include_pad);
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t x0, x1, sx = ox * g->s[2] - g->pb[2];
+                xai_pool_clip(sx, g->k[2], w, &x0, &x1);
+                int64_t n = cy * axis_count(sx, g->k[2], w, g->pe[2], q->include_pad);
+                if (back) {
+                    if (n <= 0) continue;
+                    float v = gy[oy * ow + ox] / (float)n;
+                    for (int64_t i = y0; i < y1; i++)
+                        for (int64_t j = x0; j < x1; j++) gx[i * w + j] += v;
+                } else {
+                    float acc = 0.f;
+                    for (int64_t i = y0; i < y1; i++)
+                        for (int64_t j = x0; j < x1; j++) acc += x[i * w + j];
+                    y[oy * ow + ox] = n > 0 ? acc / (float)n : 0.f;
+                }
+            }
+        }
+    }
+}
+
 static void run(const struct xai_op_run *r, bool back)
 {
     const struct params *q = r->p;
     struct xai_pool_geom g;
     if (xai_pool_geom("AveragePool", &q->a, &r->in[0]->shape, &g, NULL)) return;
+    if (xai_pool_is_plain_2d(&g)) {
+        run_plain_2d(r, &g, back);
+        return;
+    }
     struct ctx k = {&g,
                     q->include_pad,
                     g.in[0] * g.in[1] * g.in[2],

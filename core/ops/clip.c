@@ -65,8 +65,10 @@ static void backward(const struct xai_op_run *r)
     const float *x = r->in[0]->data, *gy = r->gout[0]->data;
     float *gx = r->gin[0]->data;
     int64_t n = xai_shape_numel(&r->in[0]->shape);
-    for (int64_t i = 0; i < n; i++)
-        if (x[i] >= p->lo && x[i] <= p->hi) gx[i] += gy[i];
+    for (int64_t i = 0; i < n; i++) { /* branchless, so that it vectorises */
+        float g = gx[i], s = g + gy[i];
+        gx[i] = x[i] >= p->lo && x[i] <= p->hi ? s : g;
+    }
 }
 
 const struct xai_op_def xai_op_clip = {

@@ -43,8 +43,8 @@ static void backward(const struct xai_op_run *r)
     float *gx = r->gin[0]->data;
     int64_t n = xai_shape_numel(&r->in[0]->shape);
     for (int64_t i = 0; i < n; i++) {
-        float t = p->alpha * x[i] + p->beta;
-        if (t > 0.f && t < 1.f) gx[i] += p->alpha * gy[i];
+        float t = p->alpha * x[i] + p->beta, g = gx[i], s = g + p->alpha * gy[i];
+        gx[i] = t > 0.f && t < 1.f ? s : g; /* branchless, so that it vectorises */
     }
 }
 

@@ -26,7 +26,11 @@ static void forward(const struct xai_op_run *r)
     const float *x = r->in[0]->data;
     float *y = r->out[0]->data;
     int64_t n = xai_shape_numel(&r->in[0]->shape);
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] >= 0.f ? x[i] : p->alpha * x[i];
+    const float alpha = p->alpha;
+    for (int64_t i = 0; i < n; i++) { /* both arms computed, so that it vectorises */
+        float v = x[i], a = alpha * v;
+        y[i] = v >= 0.f ? v : a;
+    }
 }
 
 static void backward(const struct xai_op_run *r)
@@ -36,7 +40,11 @@ static void backward(const struct xai_op_run *r)
     const float *x = r->in[0]->data, *gy = r->gout[0]->data;
     float *gx = r->gin[0]->data;
     int64_t n = xai_shape_numel(&r->in[0]->shape);
-    for (int64_t i = 0; i < n; i++) gx[i] += x[i] > 0.f ? gy[i] : p->alpha * gy[i];
+    const float alpha = p->alpha;
+    for (int64_t i = 0; i < n; i++) {
+        float g = gy[i], a = alpha * g;
+        gx[i] += x[i] > 0.f ? g : a;
+    }
 }
 
 const struct xai_op_def xai_op_leaky_relu = {

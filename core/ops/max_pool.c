@@ -1,6 +1,7 @@
 /* max_pool.c - MaxPool: the maximum over each (dilated) window; padding never wins.
  * Backward routes each output's gradient to the first maximum of its window (row-major scan
  * order), like PyTorch. The Indices output is not supported. Geometry: _pool.h. */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "_layout.h"
@@ -54,10 +55,134 @@ static void backward_one(void *c, int64_t p, int64_t o, const struct xai_pool_wi
     if (i >= 0) k->gx[p * k->isz + i] += k->gy[p * k->osz + o];
 }
 
+/* The plain 2-D case (xai_pool_is_plain_2d). Every window is scanned in row-major order with
+ * a strict comparison, as xai_pool_argmax does, so both paths find the same first maximum
+ * (and the same value, NaNs and signed zeros included). */
+
+/* The first maximum of the window rows [y0, y1) x columns [x0, x1) of plane x. */
+static const float *window_argmax(const float *x, int64_t w, int64_t y0, int64_t y1, int64_t x0,
+                                  int64_t x1)
+{
+    const float *row = x + y0 * w, *best = row + x0;
+    float bv = *best;
+    for (int64_t i = y0; i < y1; i++, row += w)
+        for (int64_t j = x0; j < x1; j++) {
+            bool gt = row[j] > bv;
+            bv = gt ? row[j] : bv;
+            best = gt ? row + j : best;
+        }
+    return best;
+}
+
+/* Output columns [*a, *b) whose windows lie entirely inside the row. */
+static void full_columns(const struct xai_pool_geom *g, int64_t *a, int64_t *b)
+{
+    int64_t s = g->s[2], p = g->pb[2], k = g->k[2], w = g->in[2], ow = g->out[2];
+    *a = (p + s - 1) / s;
+    *b = w - k + p < 0 ? 0 : (w - k + p) / s + 1;
+    if (*b > ow) *b = ow;
+    if (*a > *b) *a = *b;
+}
+
+/* One plane x [h, w] -> y [oh, ow]. Columns whose windows are whole are done tap by tap
+ * across the row (the same per-window order, vectorisable); the others one by one. */
+static void forward_plane_2d(const struct xai_pool_geom *g, const float *x, float *y)
+{
+    int64_t h = g->in[1], w = g->in[2], s = g->s[2], p = g->pb[2], kw = g->k[2], fa, fb;
+    full_columns(g, &fa, &fb);
+    for (int64_t oy = 0; oy < g->out[1]; oy++, y += g->out[2]) {
+        int64_t y0, y1;
+        xai_pool_clip(oy * g->s[1] - g->pb[1], g->k[1], h, &y0, &y1);
+        for (int64_t ox = 0; ox < g->out[2]; ox++) {
+            if (ox == fa && y0 < y1) ox = fb;
+            if (ox >= g->out[2]) break;
+            int64_t x0, x1;
+            xai_pool_clip(ox * s - p, kw, w, &x0, &x1);
+            y[ox] = y0 < y1 && x0 < x1 ? *window_argmax(x, w, y0, y1, x0, x1) : 0.f;
+        }
+        if (y0 >= y1 || fa >= fb) continue;
+        const float *row = x + y0 * w; /* (ox * s - p >= 0 for whole windows) */
+        for (int64_t ox = fa; ox < fb; ox++) y[ox] = row[ox * s - p];
+        for (int64_t i = y0; i < y1; i++, row += w)
+            for (int64_t j = i == y0 ? 1 : 0; j < kw; j++)
+                for (int64_t ox = fa; ox < fb; ox++) {
+                    float v = row[ox * s + j - p];
+                    y[ox] = v > y[ox] ? v : y[ox];
+                }
+    }
+}
+
+/* Output columns done together by backward_plane_2d (stack buffers, no allocation). */
+#define CHUNK 128
+
+/* Backward of one plane: each output's gradient goes to its window's first maximum, added in
+ * output order as the generic path does. Whole windows find their maxima CHUNK columns at a
+ * time, tap by tap as in forward_plane_2d, tracking plane-local indices. */
+static void backward_plane_2d(const struct xai_pool_geom *g, const float *x, const float *gy,
+                              float *gx)
+{
+    int64_t h = g->in[1], w = g->in[2], s = g->s[2], p = g->pb[2], kw = g->k[2], fa, fb;
+    full_columns(g, &fa, &fb);
+    float bv[CHUNK];
+    int32_t bi[CHUNK];
+    for (int64_t oy = 0; oy < g->out[1]; oy++, gy += g->out[2]) {
+        int64_t y0, y1;
+        xai_pool_clip(oy * g->s[1] - g->pb[1], g->k[1], h, &y0, &y1);
+        if (y0 >= y1) continue;
+        for (int64_t ox = 0; ox < g->out[2]; ox++) {
+            if (ox == fa) {
+                for (int64_t c0 = fa; c0 < fb; c0 += CHUNK) {
+                    int64_t n = fb - c0 < CHUNK ? fb - c0 : CHUNK;
+                    int32_t base = (int32_t)(y0 * w + c0 * s - p);
+                    for (int64_t t = 0; t < n; t++) {
+                        bv[t] = x[base + t * s];
+                        bi[t] = base + (int32_t)(t * s);
+                    }
+                    for (int64_t i = y0; i < y1; i++)
+                        for (int64_t j = i == y0 ? 1 : 0; j < kw; j++) {
+                            int32_t off = (int32_t)((i - y0) * w + j) + base;
+                            for (int64_t t = 0; t < n; t++) { /* branchless: vectorises */
+                                int32_t at = off + (int32_t)(t * s);
+                                float v = x[at], b = bv[t];
+                                int32_t gt = -(int32_t)(v > b);
+                                bv[t] = v > b ? v : b;
+                                bi[t] = (at & gt) | (bi[t] & ~gt);
+                            }
+                        }
+                    for (int64_t t = 0; t < n; t++) gx[bi[t]] += gy[c0 + t];
+                }
+                ox = fb;
+                if (ox >= g->out[2]) break;
+            }
+            int64_t x0, x1;
+            xai_pool_clip(ox * s - p, kw, w, &x0, &x1);
+            if (x0 < x1) gx[window_argmax(x, w, y0, y1, x0, x1) - x] += gy[ox];
+        }
+    }
+}
+
+static void run_plain_2d(const struct xai_op_run *r, const struct xai_pool_geom *g, bool back)
+{
+    int64_t isz = g->in[1] * g->in[2], osz = g->out[1] * g->out[2];
+    const float *x = r->in[0]->data;
+    for (int64_t p = 0; p < g->planes; p++) {
+        if (back)
+            backward_plane_2d(g, x + p * isz, r->gout[0]->data + p * osz,
+                              r->gin[0]->data + p * isz);
+        else
+            forward_plane_2d(g, x + p * isz, r->out[0]->data + p * osz);
+    }
+}
+
 static void run(const struct xai_op_run *r, bool back)
 {
     struct xai_pool_geom g;
     if (xai_pool_geom("MaxPool", r->p, &r->in[0]->shape, &g, NULL)) return;
+    /* (backward_plane_2d's plane-local indices are int32) */
+    if (xai_pool_is_plain_2d(&g) && g.in[1] * g.in[2] <= INT32_MAX) {
+        run_plain_2d(r, &g, back);
+        return;
+    }
     struct ctx k = {&g,
                     g.in[0] * g.in[1] * g.in[2],
                     g.out[0] * g.out[1] * g.out[2],

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "_layout.h"
+#include "_vec.h"
 
 enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE };
 
@@ -133,10 +134,23 @@ static void walk(const struct xai_op_run *r, bool back)
     int64_t ist[XAI_MAX_DIMS], last = q->rank - 1, len = os->d[last], n = is->d[last];
     int64_t rows = len ? xai_shape_numel(os) / len : 0;
     xai_lay_strides(is, ist);
+    /* the output columns [lo, hi) of a row read input columns j - pb, in order */
+    int64_t pb = q->pb[last], lo = pb < 0 ? 0 : pb > len ? len : pb;
+    int64_t hi = pb + n < lo ? lo : pb + n > len ? len : pb + n;
     for (int64_t row = 0; row < rows; row++) {
         int64_t base = row_source(q, is, os, ist, row);
         for (int64_t j = 0; j < len; j++) {
-            int64_t i = base < 0 ? -1 : source(q->mode, j, q->pb[last], n);
+            if (j == lo && base >= 0 && hi > lo) { /* the straight part, vectorised */
+                if (back)
+                    xai_vec_add(hi - lo, r->gout[0]->data + row * len + lo,
+                                r->gin[0]->data + base + lo - pb);
+                else
+                    memcpy(r->out[0]->data + row * len + lo, r->in[0]->data + base + lo - pb,
+                           sizeof(float) * (size_t)(hi - lo));
+                j = hi - 1;
+                continue;
+            }
+            int64_t i = base < 0 ? -1 : source(q->mode, j, pb, n);
             if (back && i >= 0) r->gin[0]->data[base + i] += r->gout[0]->data[row * len + j];
             if (!back) r->out[0]->data[row * len + j] = i < 0 ? q->value : r->in[0]->data[base + i];
         }

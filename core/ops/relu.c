@@ -15,7 +15,10 @@ static void backward(const struct xai_op_run *r)
     const float *x = r->in[0]->data, *gy = r->gout[0]->data;
     float *gx = r->gin[0]->data;
     int64_t n = xai_shape_numel(&r->in[0]->shape);
-    for (int64_t i = 0; i < n; i++) gx[i] += x[i] > 0.f ? gy[i] : 0.f;
+    for (int64_t i = 0; i < n; i++) { /* gy read unconditionally, so that it vectorises */
+        float g = gy[i];
+        gx[i] += x[i] > 0.f ? g : 0.f;
+    }
 }
 
 const struct xai_op_def xai_op_relu = {

@@ -345,6 +345,32 @@ static void test_conv_batch_chunks(void **state)
     CV(1, 8, 7, 7, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
 }
 
+/* Big feature maps: im2col and col2im run by bands of output rows (several, the last one
+ * short), for stride 1 (contiguous rows), stride 2 (paired taps) and with groups and padding
+ * rows that fall inside a band's neighbours. */
+static void test_conv_bands(void **state)
+{
+    CV(1, 16, 60, 60, 72, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(2, 16, 61, 61, 4, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, {0, 0}, false, NULL);
+    CV(1, 64, 50, 40, 6, 3, 3, {1, 1}, {2, 2}, {2, 1, 0, 2}, 2, {0, 0}, true, NULL);
+}
+
+/* Stride 1, few output channels, big maps: one gemm per kernel tap over shifted views of a
+ * zero-padded copy (no im2col). Pads on either side or none, dilations, windows that stop
+ * short of the input's end (VALID: the padded copy is cropped), rectangular kernels, auto_pad,
+ * several batch items, and outputs of more than one column block. */
+static void test_conv_shift(void **state)
+{
+    CV(1, 8, 24, 24, 6, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(1, 8, 40, 40, 6, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(2, 5, 45, 43, 7, 3, 2, {1, 1}, {2, 3}, {2, 0, 1, 3}, 1, {0, 0}, false, NULL);
+    CV(1, 4, 30, 31, 64, 5, 5, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}, true, NULL);
+    CV(1, 3, 22, 40, 9, 1, 3, {1, 1}, {1, 1}, {0, 1, 0, 1}, 1, {0, 0}, true, NULL);
+    CV(1, 6, 27, 26, 5, 4, 4, {1, 1}, {1, 1}, {0}, 1, {0, 0}, true, "SAME_LOWER");
+    CV(1, 6, 27, 26, 5, 4, 3, {1, 1}, {1, 2}, {0}, 1, {0, 0}, false, "VALID");
+    CV(1, 6, 21, 21, 5, 3, 3, {1, 1}, {1, 1}, {4, 3, 0, 5}, 1, {0, 0}, true, NULL);
+}
+
 static void test_conv_auto_pad(void **state)
 {
     CV(2, 8, 9, 9, 6, 3, 3, {2, 2}, {1, 1}, {0}, 1, {0, 0}, true, "SAME_UPPER");
@@ -878,6 +904,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_im2col),    cmocka_unit_test(test_conv_batch_chunks),
+        cmocka_unit_test(test_conv_bands),     cmocka_unit_test(test_conv_shift),
         cmocka_unit_test(test_conv_auto_pad),  cmocka_unit_test(test_conv_depthwise),
         cmocka_unit_test(test_conv_pointwise), cmocka_unit_test(test_conv_1d),
         cmocka_unit_test(test_conv_transpose), cmocka_unit_test(test_gemm),

@@ -456,6 +456,15 @@ static void pad_modes(void **state)
         n->consts[2].shape.ndim = 0;
         check_forward(n, 1, SHAPE(6), wants[i]);
     }
+    /* cropping the start: the copied middle part begins inside the input */
+    static const float cropped[4] = {2, 3, 7, 7};
+    struct node *n = node_new("Pad", 13);
+    attr_str(n, "mode", "constant");
+    in_data(n, SHAPE(3), x);
+    in_ints(n, INTS(-1, 2), NULL);
+    in_floats(n, 1, &value);
+    n->consts[2].shape.ndim = 0;
+    check_forward(n, 1, SHAPE(4), cropped);
 }
 
 static void transpose_and_reduce(void **state)
