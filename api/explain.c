@@ -26,6 +26,7 @@ void api_explain_opts_default(struct api_explain_opts *o)
     xai_render_opts_default(&o->render);
     o->max_batch = 16;
     o->evaluate_steps = 20;
+    o->cmap_auto = true;
 }
 
 void api_explanation_reset(struct api_explanation *e)
@@ -124,8 +125,9 @@ static xai_status map_back(const struct api_input *in, struct api_explanation *o
 static xai_status render(const struct api_input *in, const struct api_explain_opts *o,
                          struct api_explanation *out, struct xai_err *err)
 {
-    if (!(o->outputs & (API_OUT_OVERLAY | API_OUT_HEATMAP))) return XAI_OK;
     const struct xai_method_result *r = &out->result;
+    out->cmap = !o->cmap_auto ? o->render.cmap : r->signed_map ? XAI_CMAP_BWR : XAI_CMAP_JET;
+    if (!(o->outputs & (API_OUT_OVERLAY | API_OUT_HEATMAP))) return XAI_OK;
     size_t n = (size_t)out->width * (size_t)out->height;
     struct xai_norm norm = o->norm;
     norm.signed_map = r->signed_map;
@@ -138,6 +140,7 @@ static xai_status render(const struct api_input *in, const struct api_explain_op
     xai_norm_apply(out->map, n, lo, hi, r->signed_map, t);
     struct xai_render_opts ro = o->render;
     ro.signed_map = r->signed_map;
+    ro.cmap = out->cmap;
     if (o->outputs & API_OUT_OVERLAY)
         st = xai_render_overlay_png(&in->image, t, out->mask, &ro, &out->overlay_png, err);
     if (!st && (o->outputs & API_OUT_HEATMAP))
@@ -222,7 +225,7 @@ json_t *api_explanation_json(const struct api_model *m, const struct api_explain
         json_pack("{s:s, s:o, s:i, s:i, s:[f,f], s:b, s:s, s:o}", "method", o->method->name,
                   "params", api_params_json(o->method, &o->params), "width", e->width, "height",
                   e->height, "range", (double)e->lo, (double)e->hi, "signed", e->result.signed_map,
-                  "colormap", xai_colormap_name(o->render.cmap), "metrics", metrics_json(e));
+                  "colormap", xai_colormap_name(e->cmap), "metrics", metrics_json(e));
     if (!j) return NULL;
     if (e->layer >= 0)
         json_object_set_new(j, "layer", json_string(m->engine->values[e->layer].name));

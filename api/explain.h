@@ -28,14 +28,16 @@ struct api_explain_opts {
     unsigned outputs;               /* enum api_outputs */
     struct xai_norm norm;           /* how the rendered map is scaled */
     struct xai_render_opts render;  /* colormap, opacity */
+    bool cmap_auto;                 /* colormap by the map: jet unsigned, bwr signed (default) */
     uint64_t seed;
     int max_batch;
     bool evaluate;      /* add deletion/insertion curves (faithfulness.h) */
     int evaluate_steps; /* points of each curve minus one (default 20) */
 };
 
-/* Defaults: gradcam-style outputs overlay + raw, percentile 2 % normalisation, jet, opacity
- * 0.5, seed 0, batches of 16; method and params must be set by the caller. */
+/* Defaults: outputs overlay + raw, percentile 2 % normalisation, colormap by the map (jet for
+ * unsigned maps, the diverging blue-white-red for signed ones), opacity 0.5, seed 0, batches
+ * of 16, no evaluation; method and params must be set by the caller. */
 void api_explain_opts_default(struct api_explain_opts *o);
 
 struct api_explanation {
@@ -48,6 +50,7 @@ struct api_explanation {
     uint8_t *mask;                   /* 1 where the model saw the pixel */
     float lo, hi;                    /* range of the raw map */
     struct xai_blob overlay_png, heatmap_png;
+    enum xai_colormap cmap; /* the colormap used */
     bool evaluated;
     struct xai_faith faith;
     double ms_forward, ms_explain, ms_encode; /* ms_explain includes the evaluation */

@@ -93,6 +93,7 @@ static xai_status set_opts(const struct explain_args *a, const struct api_model 
     if (!st && a->layer && (o->layer = xai_model_find(m->engine, a->layer)) < 0)
         st = xai_fail(err, XAI_NOT_FOUND, "model '%s' has no tensor of that name", m->name);
     if (!st && a->colormap) st = xai_colormap_parse(a->colormap, &o->render.cmap, err);
+    if (a->colormap) o->cmap_auto = false;
     if (!st && a->opacity) {
         char *end;
         o->render.opacity = strtof(a->opacity, &end);

@@ -93,7 +93,26 @@ static void test_saliency_on_original_grid(void **state)
                         "float32");
     assert_true(json_is_true(json_object_get(json_object_get(j, "params"), "abs")));
     assert_int_equal(json_integer_value(json_object_get(j, "width")), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "colormap")), "jet");
     json_decref(j);
+    api_explanation_reset(&e);
+}
+
+static void test_signed_map_colormap(void **state)
+{
+    struct fx *f = *state;
+    struct api_explain_opts o;
+    struct api_explanation e;
+    struct xai_err err = {{0}};
+    opts_for(&o, "gradient_x_input");
+    assert_int_equal(api_explain(f->m, f->s, &f->in, &o, &e, &err), XAI_OK);
+    assert_true(e.result.signed_map);
+    assert_int_equal(e.cmap, XAI_CMAP_BWR);
+    api_explanation_reset(&e);
+    o.cmap_auto = false;
+    o.render.cmap = XAI_CMAP_VIRIDIS;
+    assert_int_equal(api_explain(f->m, f->s, &f->in, &o, &e, &err), XAI_OK);
+    assert_int_equal(e.cmap, XAI_CMAP_VIRIDIS);
     api_explanation_reset(&e);
 }
 
@@ -172,6 +191,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_saliency_on_original_grid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signed_map_colormap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_faithfulness, setup, teardown),
         cmocka_unit_test(test_bad_params),
