@@ -5,7 +5,8 @@
 
 int cli_serve(int argc, char **argv)
 {
-    fprintf(stderr, "xaid serve: no HTTP server yet; the engine is usable through "
-                    "`xaid info` and `xaid predict`\n");
+    fprintf(stderr,
+            "xaid serve: no HTTP server yet; everything else is usable from the command line: "
+            "`xaid predict`, `xaid explain`, `xaid methods`, `xaid models`, `xaid info`\n");
     return 0;
 }
