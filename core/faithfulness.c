@@ -1,5 +1,6 @@
 /* faithfulness.c - deletion/insertion curves; see faithfulness.h. */
 #include "faithfulness.h"
+#include "methods/_perturb.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -24,40 +25,6 @@ static struct ranked *rank_pixels(const float *map, int n)
         r[i] = (struct ranked){isfinite(map[i]) ? map[i] : -INFINITY, i};
     if (r) qsort(r, (size_t)n, sizeof *r, by_value_desc);
     return r;
-}
-
-/* Separable Gaussian blur of each channel of a C x H x W image, edges clamped. */
-static void blur(const float *src, int c, int h, int w, float sigma, float *dst, float *tmp)
-{
-    int rad = (int)ceilf(3.f * sigma);
-    float k[257];
-    if (rad > 128) rad = 128;
-    float sum = 0.f;
-    for (int i = -rad; i <= rad; i++)
-        sum += k[i + rad] = expf(-0.5f * (float)(i * i) / (sigma * sigma));
-    for (int i = 0; i <= 2 * rad; i++) k[i] /= sum;
-    for (int ch = 0; ch < c; ch++) {
-        const float *s = src + (size_t)ch * h * w;
-        float *d = dst + (size_t)ch * h * w;
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                float acc = 0.f;
-                for (int i = -rad; i <= rad; i++) {
-                    int xx = x + i < 0 ? 0 : x + i >= w ? w - 1 : x + i;
-                    acc += k[i + rad] * s[y * w + xx];
-                }
-                tmp[y * w + x] = acc;
-            }
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                float acc = 0.f;
-                for (int i = -rad; i <= rad; i++) {
-                    int yy = y + i < 0 ? 0 : y + i >= h ? h - 1 : y + i;
-                    acc += k[i + rad] * tmp[yy * w + x];
-                }
-                d[y * w + x] = acc;
-            }
-    }
 }
 
 /* Builds the steps+1 images of one curve: from `base`, pixels taken in rank order from `fill`. */
@@ -122,13 +89,17 @@ xai_status xai_faithfulness(const struct xai_method_req *req, const float *map, 
     int c = (int)s->d[1], h = (int)s->d[2], w = (int)s->d[3], hw = h * w;
     size_t item = (size_t)c * hw;
     float *blurred = malloc(sizeof(float) * item);
-    float *tmp = malloc(sizeof(float) * (size_t)hw);
     float *imgs = malloc(sizeof(float) * item * (size_t)(steps + 1));
     struct ranked *r = rank_pixels(map, hw);
     xai_status st = XAI_OK;
-    if (!blurred || !tmp || !imgs || !r) st = xai_fail(err, XAI_NO_MEMORY, "out of memory");
+    if (!blurred || !imgs || !r) st = xai_fail(err, XAI_NO_MEMORY, "out of memory");
     if (!st) {
-        blur(req->input->data, c, h, w, (float)w / 8.f, blurred, tmp);
+        double sigma = (double)w / 8.0;
+        st = xai_m_gaussian_blur(req->input->data, c, h, w,
+                                 sigma < XAI_BLUR_MAX_SIGMA ? sigma : XAI_BLUR_MAX_SIGMA, blurred,
+                                 err);
+    }
+    if (!st) {
         memset(out, 0, sizeof *out);
         out->steps = steps;
         for (int k = 0; k <= steps; k++) out->fraction[k] = (float)k / (float)steps;
@@ -144,7 +115,6 @@ xai_status xai_faithfulness(const struct xai_method_req *req, const float *map, 
         out->insertion_auc = auc(out->insertion, steps);
     }
     free(blurred);
-    free(tmp);
     free(imgs);
     free(r);
     return st;

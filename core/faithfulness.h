@@ -7,7 +7,7 @@
  * Pixels are ranked by the map (largest first; ties by position). At step k of `steps`, the
  * first round(k/steps * H*W) pixels are
  *   deletion:  replaced, in every channel, by a blurred copy of the input (Gaussian,
- *              sigma = W/8: the local structure goes, the intensity level stays),
+ *              sigma = W/8 up to 64 px: the local structure goes, the intensity stays),
  *   insertion: copied from the input into that blurred copy,
  * and the target probability (softmax or sigmoid of the logits) is recorded. All steps+1
  * images of a curve run as batches. Areas use the trapezoidal rule over fractions 0..1.

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "_common.h"
+#include "_perturb.h"
 #include "_quadrature.h"
 
 #define IG_MAX_STEPS 200
@@ -110,46 +111,6 @@ static xai_status ig_alloc(const struct xai_method_req *req, struct ig *g, struc
     return xai_fail(err, XAI_NO_MEMORY, "out of memory for integrated gradients");
 }
 
-/* One axis of the separable blur: k[0..r] is the symmetric kernel, borders clamp. */
-static void blur_axis(const float *src, float *dst, int planes, int h, int w, const double *k,
-                      int r, bool vertical)
-{
-    for (int p = 0; p < planes; p++) {
-        const float *s = src + (int64_t)p * h * w;
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                double acc = 0.0;
-                for (int i = -r; i <= r; i++) {
-                    int yy = vertical ? y + i : y, xx = vertical ? x : x + i;
-                    yy = yy < 0 ? 0 : yy >= h ? h - 1 : yy;
-                    xx = xx < 0 ? 0 : xx >= w ? w - 1 : xx;
-                    acc += k[i < 0 ? -i : i] * s[(int64_t)yy * w + xx];
-                }
-                dst[(int64_t)p * h * w + (int64_t)y * w + x] = (float)acc;
-            }
-    }
-}
-
-/* Gaussian blur of the input into out, with tmp as scratch (both item floats). */
-static xai_status blur_input(const struct xai_method_req *req, double sigma, float *out, float *tmp,
-                             struct xai_err *err)
-{
-    int r = (int)ceil(3.0 * sigma);
-    double *k = malloc(sizeof(double) * (size_t)(r + 1)), sum = 0.0;
-    if (!k) return xai_fail(err, XAI_NO_MEMORY, "out of memory for the blur kernel");
-    for (int i = 0; i <= r; i++) {
-        k[i] = exp(-(double)i * i / (2.0 * sigma * sigma));
-        sum += i ? 2.0 * k[i] : k[i];
-    }
-    for (int i = 0; i <= r; i++) k[i] /= sum;
-    const struct xai_shape *s = &req->input->shape;
-    int planes = (int)s->d[1], h = (int)s->d[2], w = (int)s->d[3];
-    blur_axis(req->input->data, tmp, planes, h, w, k, r, false);
-    blur_axis(tmp, out, planes, h, w, k, r, true);
-    free(k);
-    return XAI_OK;
-}
-
 static xai_status make_baseline(const struct xai_method_req *req, struct ig *g, struct xai_err *err)
 {
     const double *v = req->params->v;
@@ -166,7 +127,9 @@ static xai_status make_baseline(const struct xai_method_req *req, struct ig *g, 
         return XAI_OK;
     }
     case B_BLUR:
-        return blur_input(req, v[P_BLUR_SIGMA], g->base, g->diff, err);
+        return xai_m_gaussian_blur(req->input->data, (int)req->input->shape.d[1],
+                                   (int)req->input->shape.d[2], (int)req->input->shape.d[3],
+                                   v[P_BLUR_SIGMA], g->base, err);
     case B_UNIFORM:
         for (int64_t e = 0; e < g->item; e++)
             g->base[e] = (float)(lo + (hi - lo) * xai_rng_uniform(&rng));
