@@ -2,28 +2,47 @@
 """test_errors.py - every error status of docs/api.md with its code, checked against
 openapi.yaml: 400 (bad, unknown and misplaced parameters, malformed JSON and multipart, missing
 image), 401/403 (tokens), 404, 405 (Allow), 413 (--max-body), 415, 422, and auth on/off."""
+import json
 import os
+import shutil
+import struct
 import tempfile
 import unittest
+import zlib
 
-from xaidtest import MODEL, Server, contract, curl, example, main, request_args
+from xaidtest import MODEL, MODELS, Server, contract, curl, example, main, request_args
 
 EXPLAIN = "/v1/models/{model}/explain"
 PREDICT = "/v1/models/{model}/predict"
 MAX_BODY = 400000
+NOHEAD = "chest-nohead"
 TOKEN_A = "tok-A-9f8e7d6c5b4a"
 TOKEN_B = "tok-B-0123456789ab"
 
 
 def setUpModule():
-    global SERVER, C
+    """A repository with the demo model and the same network declared without its
+    classifier (no global-average-pooling head for CAM)."""
+    global SERVER, C, REPO
     C = contract()
-    SERVER = Server("--workers", "1", "--queue", "8", "--max-body", MAX_BODY)
+    REPO = tempfile.TemporaryDirectory(prefix="xaid-repo-")
+    shutil.copytree(os.path.join(MODELS, MODEL), os.path.join(REPO.name, MODEL))
+    nohead = os.path.join(REPO.name, NOHEAD)
+    os.mkdir(nohead)
+    shutil.copy(os.path.join(MODELS, MODEL, "model.onnx"), nohead)
+    with open(os.path.join(MODELS, MODEL, "model.json")) as f:
+        mj = json.load(f)
+    mj["name"] = NOHEAD
+    del mj["classifier"]
+    with open(os.path.join(nohead, "model.json"), "w") as f:
+        json.dump(mj, f)
+    SERVER = Server("--workers", "1", "--queue", "8", "--max-body", MAX_BODY, models=REPO.name)
     SERVER.start()
 
 
 def tearDownModule():
     rc = SERVER.stop()
+    REPO.cleanup()
     if rc != 0:
         raise AssertionError("xaid serve exited %r after SIGTERM:\n%s" % (rc, SERVER.stderr()))
 
@@ -46,6 +65,15 @@ def post_bytes(route, data, ctype, query="", model=MODEL, extra=()):
         if ctype is not None:
             args += ["-H", "Content-Type: " + ctype]
         return curl(url, *args, *extra)
+
+
+def huge_png(w, h):
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+            chunk(b"IDAT", zlib.compress(bytes((w + 1) * 4))) + chunk(b"IEND", b""))
 
 
 def read(name):
@@ -86,6 +114,12 @@ class BadRequest(unittest.TestCase):
         # predict takes none
         self.expect(post("predict", example("clear-1.png"), {"method": "gradcam"}), "method",
                     path=PREDICT)
+
+    def test_repeated_or_empty(self):
+        self.expect(post_bytes("explain", read("clear-1.png"), "image/png",
+                               query="method=gradcam&method=saliency"), "method")
+        self.expect(post("explain", example("clear-1.png"), {"outputs": []}, "json"), "outputs")
+        self.expect(post("explain", example("clear-1.png"), {"outputs": ""}), "outputs")
 
     def test_malformed_json(self):
         for body in (b'{"image": "AAAA", ', b"not json", b"[1, 2]", b'{"image": 12}',
@@ -180,6 +214,11 @@ class Limits(unittest.TestCase):
         # and the server goes on
         C.check(post("predict", example("clear-1.png")), PREDICT, "POST", 200)
 
+    def test_image_over_pixel_caps(self):
+        """A 700-byte PNG that claims 40000 x 40000 pixels: refused before decoding."""
+        r = post_bytes("predict", huge_png(40000, 40000), "image/png")
+        C.check_error(r, PREDICT, "POST", 413, "too_large")
+
     def test_just_under_max_body(self):
         r = post("predict", example("opacity-1.png"))  # 272624 bytes < MAX_BODY
         C.check(r, PREDICT, "POST", 200)
@@ -197,6 +236,17 @@ class Limits(unittest.TestCase):
             with self.subTest(gif_as=ctype):
                 C.check_error(post_bytes("predict", gif, ctype), PREDICT, "POST", 415,
                               "unsupported_media_type")
+
+    def test_method_that_does_not_fit_the_model(self):
+        info = C.check(curl(SERVER.url("/v1/models/" + NOHEAD)), "/v1/models/{model}", "GET",
+                       200)
+        self.assertNotIn("cam", info["methods"])
+        self.assertIn("gradcam", info["methods"])
+        err = C.check_error(post("explain", example("clear-1.png"), {"method": "cam"},
+                                 model=NOHEAD), EXPLAIN, "POST", 422, "unsupported")
+        self.assertIn("cam", err["message"])
+        C.check(post("explain", example("clear-1.png"), {"method": "gradcam"}, model=NOHEAD),
+                EXPLAIN, "POST", 200)
 
     def test_corrupt_image(self):
         png = read("clear-1.png")

@@ -76,10 +76,10 @@ class Concurrency(unittest.TestCase):
                 jobs.append((route, image, params, enc))
             expected = []
             for route, image, params, enc in jobs:
-                url, args = args_for(srv, route, image, params, d, enc)
+                url, args = args_for(srv, route, example(image), params, d, enc)
                 expected.append(C.check(curl(url, *args), "/v1/models/{model}/" + route,
                                         "POST", 200))
-            procs = [start(srv, route, image, params, d, enc)
+            procs = [start(srv, route, example(image), params, d, enc)
                      for route, image, params, enc in jobs]
             answers = [p.result() for p in procs]
             for (route, image, params, enc), want, r in zip(jobs, expected, answers):

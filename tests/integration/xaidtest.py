@@ -124,6 +124,7 @@ class Server:
             raise AssertionError("xaid serve did not exit %ds after SIGTERM:\n%s" %
                                  (timeout, self.stderr()))
         self._pump.join(5)
+        self.proc.stderr.close()
         self._out.close()
         self._err.close()
         return self.returncode
@@ -140,6 +141,7 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+            self.wait(5)
 
     def stderr(self):
         try:
@@ -199,27 +201,28 @@ def parse_headers(raw):
 def curl_cmd(url, args, tmpdir):
     hfile = os.path.join(tmpdir, "headers")
     bfile = os.path.join(tmpdir, "body")
-    cmd = [CURL, "-sS", "--max-time", "120", "-D", hfile, "-o", bfile, *args, url]
+    cmd = [CURL, "-sS", "--max-time", "120", "-D", hfile, "-o", bfile, "-w", "%{time_total}",
+           *args, url]
     return cmd, hfile, bfile
 
 
-def curl_collect(proc_rc, stderr, hfile, bfile, elapsed):
+def curl_collect(proc_rc, stderr, hfile, bfile, stdout):
+    """The Response; elapsed is curl's own time_total (not when the caller collected it)."""
     if proc_rc != 0:
         raise AssertionError("curl failed (%d): %s" % (proc_rc, stderr.strip()))
     with open(hfile, "rb") as f:
         status, headers = parse_headers(f.read())
     with open(bfile, "rb") as f:
         body = f.read()
-    return Response(status, headers, body, elapsed)
+    return Response(status, headers, body, float(stdout.strip() or "nan"))
 
 
 def curl(url, *args):
     """One request: curl URL with extra arguments (-X, -H, -F, --data-binary, ...)."""
     with tempfile.TemporaryDirectory(prefix="xaid-curl-") as d:
         cmd, hfile, bfile = curl_cmd(url, list(args), d)
-        t0 = time.monotonic()
         p = subprocess.run(cmd, capture_output=True, text=True)
-        return curl_collect(p.returncode, p.stderr, hfile, bfile, time.monotonic() - t0)
+        return curl_collect(p.returncode, p.stderr, hfile, bfile, p.stdout)
 
 
 class CurlProc:
@@ -228,15 +231,13 @@ class CurlProc:
     def __init__(self, url, *args):
         self.dir = tempfile.TemporaryDirectory(prefix="xaid-curl-")
         cmd, self.hfile, self.bfile = curl_cmd(url, list(args), self.dir.name)
-        self.t0 = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
 
     def result(self, timeout=180):
-        _, err = self.proc.communicate(timeout=timeout)
+        out, err = self.proc.communicate(timeout=timeout)
         try:
-            return curl_collect(self.proc.returncode, err, self.hfile, self.bfile,
-                                time.monotonic() - self.t0)
+            return curl_collect(self.proc.returncode, err, self.hfile, self.bfile, out)
         finally:
             self.dir.cleanup()
 
@@ -271,7 +272,7 @@ def request_args(encoding, image, params, tmpdir, filename=None):
             part += ";filename=%s" % filename
         args = ["-F", part]
         if params:
-            pfile = os.path.join(tmpdir, "params.json")
+            pfile = os.path.join(tmpdir, "params-%d.json" % len(os.listdir(tmpdir)))
             with open(pfile, "w") as f:
                 json.dump(params, f)
             args += ["-F", "params=<%s;type=application/json" % pfile]
