@@ -61,6 +61,18 @@ class Operations(unittest.TestCase):
     def test_readyz(self):
         C.check(get("/readyz"), "/readyz", "GET", 200)
 
+    def test_head_on_every_get_route(self):
+        for path, template in (("/healthz", "/healthz"), ("/readyz", "/readyz"),
+                               ("/metrics", "/metrics"), ("/v1/models", "/v1/models"),
+                               ("/v1/models/" + MODEL, "/v1/models/{model}"),
+                               ("/v1/methods", "/v1/methods")):
+            with self.subTest(path=path):
+                r = get(path, "-I")
+                C.check(r, template, "HEAD", 200)
+                self.assertEqual(r.body, b"")
+        r = get("/v1/models/nope", "-I")
+        C.check(r, "/v1/models/{model}", "HEAD", 404)
+
     def test_metrics_format(self):
         r = get("/metrics")
         text = C.check(r, "/metrics", "GET", 200)
@@ -297,6 +309,12 @@ class Cors(unittest.TestCase):
             self.assertGreater(int(r.header("access-control-max-age")), 0)
         r = get("/v1/models/%s/explain" % MODEL, *self.PREFLIGHT, "-H", "Origin: " + ORIGIN)
         self.assertIn("POST", r.header("access-control-allow-methods"))
+
+    def test_plain_options(self):
+        r = get("/v1/models/%s/predict" % MODEL, "-X", "OPTIONS")
+        C.check(r, PREDICT, "OPTIONS", 204)
+        self.assertIn("POST", r.header("allow"))
+        self.assertIsNone(r.header("access-control-allow-origin"))
 
     def test_preflight_refused(self):
         for origin in (OTHER_ORIGIN, ORIGIN + ".evil.com", "null", "*"):

@@ -214,6 +214,8 @@ def curl_collect(proc_rc, stderr, hfile, bfile, stdout):
         status, headers = parse_headers(f.read())
     with open(bfile, "rb") as f:
         body = f.read()
+    if body.startswith(b"HTTP/"):  # -I (HEAD): curl writes the headers as the output
+        body = b""
     return Response(status, headers, body, float(stdout.strip() or "nan"))
 
 
