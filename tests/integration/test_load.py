@@ -52,6 +52,19 @@ def done(server):
                'route="/v1/models/{model}/explain"' in line)
 
 
+def not_ready(server):
+    try:
+        r = curl(server.url("/readyz"), "--max-time", "2")
+    except AssertionError as e:
+        if "curl failed" in str(e):
+            return True
+        raise
+    if r.status == 200:
+        return False
+    C.check(r, "/readyz", "GET", 503)
+    return True
+
+
 def wait_for(cond, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -187,13 +200,9 @@ class Drain(unittest.TestCase):
                          "8 jobs accepted")
                 srv.signal(signal.SIGTERM)
                 t0 = time.monotonic()
-                # /readyz turns 503 at once (while connections are still answered)
-                try:
-                    r = curl(srv.url("/readyz"), "--max-time", "2")
-                    C.check(r, "/readyz", "GET", 503)
-                except AssertionError as e:
-                    if "curl failed" not in str(e):  # refused: no longer accepting, also fine
-                        raise
+                # /readyz turns 503 as soon as the signal is handled (or the listening socket
+                # is closed: refused, also fine)
+                wait_for(lambda: not_ready(srv), 2, "/readyz to answer 503 after SIGTERM")
                 answers = [p.result() for p in procs]
                 rc = srv.wait(60)
                 for r in answers:
