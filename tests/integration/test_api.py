@@ -1,0 +1,373 @@
+#!/usr/bin/python3
+"""test_api.py - every route of xaid's HTTP API, every input encoding and every attribution
+method on the demo model, each answer checked against openapi.yaml; request ids, trace context,
+CORS and the metrics counters. One server for all (CORS on, no auth)."""
+import hashlib
+import json
+import os
+import re
+import tempfile
+import unittest
+
+from xaidtest import (MODEL, MODELS, Server, check_map, contract, curl, decode_raw, example,
+                      main, method_table, request_args)
+
+EXPLAIN = "/v1/models/{model}/explain"
+PREDICT = "/v1/models/{model}/predict"
+ORIGIN = "https://viewer.example.org"
+OTHER_ORIGIN = "https://evil.example.com"
+
+# Parameters that keep the sampling methods quick on two shared cores.
+QUICK = {
+    "integrated_gradients": {"steps": 4},
+    "lime": {"samples": 16, "n_segments": 8},
+    "occlusion": {"patch": 32, "stride": 32},
+    "smoothgrad": {"samples": 2},
+    "smoothgrad_sq": {"samples": 2},
+    "vargrad": {"samples": 2},
+}
+
+
+def setUpModule():
+    global SERVER, C, METHODS
+    C = contract()
+    METHODS = method_table()
+    SERVER = Server("--workers", "2", "--queue", "16", "--cors-origins",
+                    ORIGIN + ",http://localhost:3000")
+    SERVER.start()
+
+
+def tearDownModule():
+    rc = SERVER.stop()
+    if rc != 0:
+        raise AssertionError("xaid serve exited %r after SIGTERM:\n%s" % (rc, SERVER.stderr()))
+
+
+def post(route, image, params=None, encoding="raw", model=MODEL, extra=()):
+    with tempfile.TemporaryDirectory() as d:
+        args, qs = request_args(encoding, image, params, d)
+        url = SERVER.url("/v1/models/%s/%s" % (model, route)) + ("?" + qs if qs else "")
+        return curl(url, *args, *extra)
+
+
+def get(path, *args):
+    return curl(SERVER.url(path), *args)
+
+
+class Operations(unittest.TestCase):
+    def test_healthz(self):
+        C.check(get("/healthz"), "/healthz", "GET", 200)
+
+    def test_readyz(self):
+        C.check(get("/readyz"), "/readyz", "GET", 200)
+
+    def test_head_on_every_get_route(self):
+        for path, template in (("/healthz", "/healthz"), ("/readyz", "/readyz"),
+                               ("/metrics", "/metrics"), ("/v1/models", "/v1/models"),
+                               ("/v1/models/" + MODEL, "/v1/models/{model}"),
+                               ("/v1/methods", "/v1/methods")):
+            with self.subTest(path=path):
+                r = get(path, "-I")
+                C.check(r, template, "HEAD", 200)
+                self.assertEqual(r.body, b"")
+        r = get("/v1/models/nope", "-I")
+        C.check(r, "/v1/models/{model}", "HEAD", 404)
+
+    def test_metrics_format(self):
+        r = get("/metrics")
+        text = C.check(r, "/metrics", "GET", 200)
+        self.assertIn("version=0.0.4", r.header("content-type"))
+        m = parse_metrics(text)
+        for name in ("xaid_queue_depth", "xaid_jobs_in_flight", "xaid_workers", "xaid_ready",
+                     "xaid_worker_busy_seconds_total"):
+            self.assertIn(name, m, "metric %s missing" % name)
+        self.assertEqual(value(m, "xaid_workers"), 2)
+        self.assertEqual(value(m, "xaid_ready"), 1)
+        info = m.get("xaid_model_info", [])
+        self.assertTrue(any(l.get("name") == MODEL and len(l.get("sha256", "")) == 64
+                            for l, _ in info), info)
+
+    def test_metrics_counters_move(self):
+        before = parse_metrics(get("/metrics").body.decode())
+        for _ in range(2):
+            C.check(post("explain", example("clear-1.png")), EXPLAIN, "POST", 200)
+        C.check(post("predict", example("clear-1.png")), PREDICT, "POST", 200)
+        after = parse_metrics(get("/metrics").body.decode())
+        route = "/v1/models/{model}/explain"
+
+        def count(m, route, status, method=None):
+            return sum(v for l, v in m.get("xaid_requests_total", [])
+                       if l.get("route") == route and l.get("status") == status
+                       and l.get("http_method") == "POST"
+                       and (method is None or l.get("method") == method))
+
+        self.assertGreaterEqual(count(after, route, "200", "gradcam") -
+                                count(before, route, "200", "gradcam"), 2)
+        proute = "/v1/models/{model}/predict"
+        self.assertGreaterEqual(count(after, proute, "200") - count(before, proute, "200"), 1)
+        hist = lambda m: sum(v for l, v in m.get("xaid_request_duration_seconds_count", [])
+                             if l.get("route") == route)
+        self.assertGreaterEqual(hist(after) - hist(before), 2)
+        busy = lambda m: value(m, "xaid_worker_busy_seconds_total")
+        self.assertGreater(busy(after), busy(before))
+
+
+class Models(unittest.TestCase):
+    def test_list(self):
+        body = C.check(get("/v1/models"), "/v1/models", "GET", 200)
+        names = [m["name"] for m in body["models"]]
+        self.assertEqual(names, sorted(d for d in os.listdir(MODELS)
+                                       if os.path.isdir(os.path.join(MODELS, d))))
+        one = C.check(get("/v1/models/" + MODEL), "/v1/models/{model}", "GET", 200)
+        self.assertEqual(body["models"][names.index(MODEL)], one)
+
+    def test_info(self):
+        info = C.check(get("/v1/models/" + MODEL), "/v1/models/{model}", "GET", 200)
+        with open(os.path.join(MODELS, MODEL, "model.onnx"), "rb") as f:
+            self.assertEqual(info["sha256"], hashlib.sha256(f.read()).hexdigest())
+        with open(os.path.join(MODELS, MODEL, "model.json")) as f:
+            mj = json.load(f)
+        self.assertEqual(info["labels"], mj["labels"])
+        self.assertEqual(info["input"]["height"], 128)
+        self.assertIn(info["cam_layer"], [l["name"] for l in info["layers"]])
+        names = [m["name"] for m in METHODS]
+        self.assertTrue(set(info["methods"]) <= set(names))
+        self.assertIn("gradcam", info["methods"])
+
+    def test_methods_equal_the_table(self):
+        body = C.check(get("/v1/methods"), "/v1/methods", "GET", 200)
+        self.assertEqual(body, {"methods": METHODS})
+
+
+class Encodings(unittest.TestCase):
+    def test_predict_every_encoding(self):
+        with open(os.path.join(os.path.dirname(example("x")), "expected.json")) as f:
+            expected = json.load(f)
+        for image in ("nodule-2.png", "opacity-2.jpg"):
+            answers = []
+            for enc in ("multipart", "raw", "json"):
+                with self.subTest(image=image, encoding=enc):
+                    body = C.check(post("predict", example(image), encoding=enc), PREDICT,
+                                   "POST", 200)
+                    self.assertEqual(body["model"]["name"], MODEL)
+                    probs = {s["label"]: s["probability"] for s in body["scores"]}
+                    for label, p in expected[image]["probabilities"].items():
+                        self.assertAlmostEqual(probs[label], p, delta=2e-5)
+                    ranked = [s["probability"] for s in body["scores"]]
+                    self.assertEqual(ranked, sorted(ranked, reverse=True))
+                    self.assertEqual(body["prediction"]["label"], expected[image]["predicted"])
+                    answers.append(body["scores"])
+            self.assertEqual(answers[0], answers[1])
+            self.assertEqual(answers[0], answers[2])
+
+    def test_explain_every_encoding(self):
+        params = {"method": "integrated_gradients", "steps": 5, "target": "nodule",
+                  "outputs": ["raw", "heatmap_png"], "colormap": "viridis", "opacity": 0.3}
+        maps = []
+        for enc in ("multipart", "raw", "json"):
+            with self.subTest(encoding=enc):
+                body = C.check(post("explain", example("nodule-3.png"), params, enc), EXPLAIN,
+                               "POST", 200)
+                e = body["explanation"]
+                self.assertEqual(e["method"], "integrated_gradients")
+                self.assertEqual(e["params"]["steps"], 5)
+                self.assertEqual(body["target"]["label"], "nodule")
+                self.assertEqual(e["colormap"], "viridis")
+                self.assertIn("heatmap_png", e)
+                self.assertNotIn("overlay_png", e)
+                self.assertEqual((e["width"], e["height"]), (200, 150))
+                maps.append(check_map(self, e))
+        self.assertEqual(maps[0], maps[1])
+        self.assertEqual(maps[0], maps[2])
+
+    def test_json_outputs_as_string_and_values_as_strings(self):
+        params = {"method": "smoothgrad", "samples": "3", "sigma": "0.1", "seed": "7",
+                  "outputs": "raw", "evaluate": "false", "target": 2}
+        body = C.check(post("explain", example("opacity-3.png"), params, "json"), EXPLAIN,
+                       "POST", 200)
+        e = body["explanation"]
+        self.assertEqual(e["params"]["samples"], 3)
+        self.assertEqual(set(e) & {"raw", "overlay_png", "heatmap_png"}, {"raw"})
+        self.assertEqual(body["target"]["index"], 2)
+
+    def test_defaults(self):
+        body = C.check(post("explain", example("nodule-2.png")), EXPLAIN, "POST", 200)
+        e = body["explanation"]
+        self.assertEqual(e["method"], "gradcam")
+        self.assertEqual(body["target"]["index"], body["prediction"]["index"])
+        self.assertEqual(set(e) & {"raw", "overlay_png", "heatmap_png"}, {"raw", "overlay_png"})
+        info = C.check(get("/v1/models/" + MODEL), "/v1/models/{model}", "GET", 200)
+        self.assertEqual(e["layer"], info["cam_layer"])
+        self.assertEqual(e["colormap"], "jet")
+        self.assertEqual(e["metrics"].get("faithfulness"), None)
+        check_map(self, e)
+
+    def test_layer_and_evaluate(self):
+        info = C.check(get("/v1/models/" + MODEL), "/v1/models/{model}", "GET", 200)
+        layer = info["layers"][len(info["layers"]) // 2]["name"]
+        body = C.check(post("explain", example("nodule-3.png"),
+                            {"layer": layer, "evaluate": True}, "multipart"), EXPLAIN, "POST",
+                       200)
+        e = body["explanation"]
+        self.assertEqual(e["layer"], layer)
+        f = e["metrics"]["faithfulness"]
+        self.assertEqual(len(f["deletion"]), len(f["fractions"]))
+
+
+class EveryMethod(unittest.TestCase):
+    def test_every_method(self):
+        """Every method of `xaid methods --json` on the demo model, through the raw encoding."""
+        info = C.check(get("/v1/models/" + MODEL), "/v1/models/{model}", "GET", 200)
+        for m in METHODS:
+            name = m["name"]
+            with self.subTest(method=name):
+                self.assertIn(name, info["methods"])
+                params = dict(QUICK.get(name, {}), method=name, target="nodule")
+                body = C.check(post("explain", example("nodule-4.jpg"), params), EXPLAIN,
+                               "POST", 200)
+                e = body["explanation"]
+                self.assertEqual(e["method"], name)
+                want = {p["name"]: p["default"] for p in m["parameters"]}
+                want.update(QUICK.get(name, {}))
+                self.assertEqual(e["params"], want)
+                self.assertEqual(e["signed"], m["signed"])
+                self.assertEqual("layer" in e, m["uses_layer"])
+                self.assertEqual(e["colormap"], "bwr" if m["signed"] else "jet")
+                self.assertEqual(body["target"]["label"], "nodule")
+                values = check_map(self, e)
+                self.assertEqual(len(values), e["width"] * e["height"])
+                self.assertTrue(any(v != 0 for v in values), "an all-zero map")
+
+
+class Headers(unittest.TestCase):
+    def test_request_id_echoed(self):
+        for rid in ("abc-123_X.y", "a" * 64):
+            r = get("/v1/models", "-H", "X-Request-ID: " + rid)
+            C.check(r, "/v1/models", "GET", 200)
+            self.assertEqual(r.header("x-request-id"), rid)
+        r = post("predict", example("clear-1.png"), extra=("-H", "X-Request-ID: my.req-1"))
+        body = C.check(r, PREDICT, "POST", 200)
+        self.assertEqual(body["request_id"], "my.req-1")
+        self.assertEqual(r.header("x-request-id"), "my.req-1")
+
+    def test_request_id_replaced(self):
+        for bad in ("has space", "a" * 65, "semi;colon", "ünïcode", "x/y"):
+            r = get("/healthz", "-H", "X-Request-ID: " + bad)
+            C.check(r, "/healthz", "GET", 200)
+            self.assertRegex(r.header("x-request-id"), r"^[0-9a-f]{32}$", bad)
+
+    def test_request_id_generated(self):
+        ids = set()
+        for _ in range(3):
+            r = get("/healthz")
+            self.assertRegex(r.header("x-request-id"), r"^[0-9a-f]{32}$")
+            ids.add(r.header("x-request-id"))
+        self.assertEqual(len(ids), 3)
+        r = get("/v1/models/nope")
+        err = C.check_error(r, "/v1/models/{model}", "GET", 404, "not_found")
+        self.assertRegex(err["request_id"], r"^[0-9a-f]{32}$")
+
+    def test_traceparent_kept(self):
+        trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        sent = "00-%s-00f067aa0ba902b7-01" % trace
+        r = post("predict", example("clear-1.png"), extra=("-H", "traceparent: " + sent))
+        C.check(r, PREDICT, "POST", 200)
+        tp = r.header("traceparent")
+        self.assertRegex(tp, r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+        self.assertEqual(tp.split("-")[1], trace)
+        self.assertNotEqual(tp.split("-")[2], "00f067aa0ba902b7")
+
+    def test_traceparent_invalid_or_absent(self):
+        for sent in (None, "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"):
+            args = ("-H", "traceparent: " + sent) if sent else ()
+            r = get("/v1/models", *args)
+            C.check(r, "/v1/models", "GET", 200)
+            tp = r.header("traceparent")
+            self.assertRegex(tp, r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+            self.assertNotEqual(tp.split("-")[1], "0" * 32)
+
+    def test_nosniff_everywhere(self):
+        for path in ("/healthz", "/metrics", "/v1/methods", "/nope"):
+            self.assertEqual(get(path).header("x-content-type-options"), "nosniff", path)
+
+
+class Cors(unittest.TestCase):
+    PREFLIGHT = ("-X", "OPTIONS", "-H", "Access-Control-Request-Method: POST",
+                 "-H", "Access-Control-Request-Headers: authorization, content-type")
+
+    def test_preflight_allowed(self):
+        for path, template in (("/v1/models/%s/explain" % MODEL, EXPLAIN),
+                               ("/v1/models", "/v1/models"), ("/v1/methods", "/v1/methods")):
+            r = get(path, *self.PREFLIGHT, "-H", "Origin: " + ORIGIN)
+            C.check(r, template, "OPTIONS", 204)
+            self.assertEqual(r.header("access-control-allow-origin"), ORIGIN)
+            self.assertIn("origin", r.header("vary", "").lower())
+            allowed = {h.strip().lower() for h in
+                       r.header("access-control-allow-headers").split(",")}
+            self.assertTrue({"authorization", "content-type", "x-request-id",
+                             "traceparent"} <= allowed, allowed)
+            self.assertGreater(int(r.header("access-control-max-age")), 0)
+        r = get("/v1/models/%s/explain" % MODEL, *self.PREFLIGHT, "-H", "Origin: " + ORIGIN)
+        self.assertIn("POST", r.header("access-control-allow-methods"))
+
+    def test_plain_options(self):
+        r = get("/v1/models/%s/predict" % MODEL, "-X", "OPTIONS")
+        C.check(r, PREDICT, "OPTIONS", 204)
+        self.assertIn("POST", r.header("allow"))
+        self.assertIsNone(r.header("access-control-allow-origin"))
+
+    def test_preflight_refused(self):
+        for origin in (OTHER_ORIGIN, ORIGIN + ".evil.com", "null", "*"):
+            r = get("/v1/models/%s/explain" % MODEL, *self.PREFLIGHT, "-H", "Origin: " + origin)
+            C.check_error(r, EXPLAIN, "OPTIONS", 403, "forbidden")
+            self.assertIsNone(r.header("access-control-allow-origin"), origin)
+
+    def test_simple_request(self):
+        r = post("predict", example("clear-1.png"), extra=("-H", "Origin: " + ORIGIN))
+        C.check(r, PREDICT, "POST", 200)
+        self.assertEqual(r.header("access-control-allow-origin"), ORIGIN)
+        self.assertIn("origin", r.header("vary", "").lower())
+        r = get("/v1/models", "-H", "Origin: " + OTHER_ORIGIN)
+        self.assertIsNone(r.header("access-control-allow-origin"))
+        self.assertIn(r.status, (200, 403))
+        C.check(r, "/v1/models", "GET")
+
+
+# ---- Prometheus text format
+
+
+LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?\s*')
+
+
+def parse_metrics(text):
+    """{name: [(labels, value)]}; raises on a line that is not a comment, sample or blank."""
+    out = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            if line.startswith("# TYPE") or line.startswith("# HELP"):
+                continue
+            continue
+        m = LINE.match(line)
+        if not m:
+            raise AssertionError("not a Prometheus sample line: %r" % line)
+        labels = {}
+        if m.group(3):
+            rest = m.group(3)
+            pos = 0
+            while pos < len(rest):
+                lm = LABEL.match(rest, pos)
+                if not lm:
+                    raise AssertionError("bad labels in %r" % line)
+                labels[lm.group(1)] = lm.group(2)
+                pos = lm.end()
+        out.setdefault(m.group(1), []).append((labels, float(m.group(4))))
+    return out
+
+
+def value(m, name):
+    return sum(v for _, v in m.get(name, []))
+
+
+if __name__ == "__main__":
+    main()
