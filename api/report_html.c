@@ -40,7 +40,7 @@ const char api_report_style[] =
     "dt{font-weight:600}dd{margin:0}.desc{white-space:pre-line}"
     "code,.mono{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:.85em;"
     "overflow-wrap:anywhere}"
-    ".method{break-inside:avoid}.curves{width:18rem;height:auto}"
+    ".method,.about{break-inside:avoid}.curves{width:18rem;height:auto}"
     "footer{margin-top:2rem;border-top:2px solid #111;padding-top:.5rem;font-size:.9rem}"
     "@page{size:A4;margin:14mm}"
     "@media print{body{max-width:none;padding:0;font-size:10.5pt}"
@@ -243,13 +243,17 @@ static void params_text(struct api_html *b, const struct api_report_part *p)
  * probability. */
 static void curves_svg(struct api_html *b, const struct xai_faith *f)
 {
-    api_html_raw(b, "<svg class=\"curves\" viewBox=\"-30 -8 250 128\" role=\"img\" "
+    api_html_raw(b, "<svg class=\"curves\" viewBox=\"-30 -8 240 140\" role=\"img\" "
                     "aria-label=\"Deletion and insertion curves\">"
                     "<path d=\"M0 0V100H200\" fill=\"none\" stroke=\"#555\"/>"
                     "<text x=\"-4\" y=\"4\" font-size=\"9\" text-anchor=\"end\">1</text>"
                     "<text x=\"-4\" y=\"103\" font-size=\"9\" text-anchor=\"end\">0</text>"
-                    "<text x=\"200\" y=\"114\" font-size=\"9\" text-anchor=\"end\">all pixels"
-                    "</text>");
+                    "<text x=\"0\" y=\"114\" font-size=\"9\">none</text>"
+                    "<text x=\"200\" y=\"114\" font-size=\"9\" text-anchor=\"end\">all "
+                    "pixels</text><text x=\"100\" y=\"114\" font-size=\"9\" "
+                    "text-anchor=\"middle\">pixels changed, highest-ranked first</text>"
+                    "<text x=\"-8\" y=\"50\" font-size=\"9\" text-anchor=\"middle\" "
+                    "transform=\"rotate(-90 -8 50)\">likelihood</text>");
     const float *ys[2] = {f->deletion, f->insertion};
     const char *styles[2] = {"stroke=\"#c0392b\"", "stroke=\"#2a5d9f\" stroke-dasharray=\"5 3\""};
     for (int c = 0; c < 2; c++) {
@@ -305,7 +309,7 @@ static void about(struct api_html *b, const struct api_report *r)
 {
     const struct api_model *m = r->m;
     api_html_raw(b, "<section aria-labelledby=\"h-about\">\n<h2 id=\"h-about\">Model and "
-                    "request</h2>\n<dl>\n<dt>Model</dt><dd>");
+                    "request</h2>\n<dl class=\"about\">\n<dt>Model</dt><dd>");
     api_html_text(b, m->name);
     api_html_raw(b, ", version ");
     api_html_text(b, m->version);
