@@ -250,7 +250,7 @@ static void curves_svg(struct api_html *b, const struct xai_faith *f)
                     "<text x=\"-4\" y=\"103\" font-size=\"9\" text-anchor=\"end\">0</text>"
                     "<text x=\"0\" y=\"114\" font-size=\"9\">none</text>"
                     "<text x=\"200\" y=\"114\" font-size=\"9\" text-anchor=\"end\">all "
-                    "pixels</text><text x=\"100\" y=\"114\" font-size=\"9\" "
+                    "pixels</text><text x=\"100\" y=\"128\" font-size=\"9\" "
                     "text-anchor=\"middle\">pixels changed, highest-ranked first</text>"
                     "<text x=\"-8\" y=\"50\" font-size=\"9\" text-anchor=\"middle\" "
                     "transform=\"rotate(-90 -8 50)\">likelihood</text>");
