@@ -192,6 +192,41 @@ xai_status api_report_make(const struct api_model *m, xai_session *s, const stru
     return XAI_OK;
 }
 
+xai_status api_report_parse(const struct api_model *m, const struct api_args *a,
+                            struct api_explain_opts *o, struct xai_err *err)
+{
+    struct api_args with = *a;
+    bool named = false;
+    for (int i = 0; i < a->n; i++) named |= !strcmp(a->a[i].name, "method");
+    if (!named) {
+        xai_status st = api_args_add_text(&with, "method", API_REPORT_METHOD, err);
+        if (st) return st;
+    }
+    return api_request_parse(m, &with, o, err);
+}
+
+xai_status api_run_report(const struct api_model *m, xai_session *s, const void *bytes, size_t len,
+                          const struct api_explain_opts *o, const char *request_id,
+                          struct api_report *out, struct api_timing *t, struct xai_err *err)
+{
+    struct api_input in;
+    struct api_report_meta meta;
+    double t0 = api_now_ms();
+    memset(out, 0, sizeof *out);
+    xai_status st = api_prepare(m, bytes, len, NULL, &in, err);
+    t->decode = api_now_ms() - t0;
+    if (st) return st;
+    api_report_meta_init(&meta, request_id, bytes, len);
+    st = api_report_make(m, s, &in, o, &meta, out, err);
+    api_input_reset(&in);
+    for (int i = 0; !st && i < out->n_parts; i++) {
+        t->forward += out->parts[i].ex.ms_forward;
+        t->explain += out->parts[i].ex.ms_explain;
+    }
+    if (!st) t->encode = out->ms - t->forward - t->explain;
+    return st;
+}
+
 /* ---- words ---- */
 
 void api_report_percent(double p, char *buf, size_t n)

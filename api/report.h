@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "explain.h"
+#include "request.h"
 
 #define API_REPORT_METHOD "guided_gradcam" /* when the request names no method */
 #define API_REPORT_COMPANION "gradcam"     /* shown beside any other method */
@@ -64,6 +65,17 @@ xai_status api_report_make(const struct api_model *m, xai_session *s, const stru
                            const struct api_explain_opts *o, const struct api_report_meta *meta,
                            struct api_report *out, struct xai_err *err);
 void api_report_reset(struct api_report *r);
+
+/* The report's options from request arguments (the explain parameters, api/request.h), with
+ * API_REPORT_METHOD when none names a method. Errors: api_request_parse's. */
+xai_status api_report_parse(const struct api_model *m, const struct api_args *a,
+                            struct api_explain_opts *o, struct xai_err *err);
+/* Decode + api_report_make, like api_run_explain: the image digest is that of bytes; t gets
+ * decode, forward, explain and encode (all methods, renders included). out is empty on
+ * failure. */
+xai_status api_run_report(const struct api_model *m, xai_session *s, const void *bytes, size_t len,
+                          const struct api_explain_opts *o, const char *request_id,
+                          struct api_report *out, struct api_timing *t, struct xai_err *err);
 
 /* The plain-language summary, e.g. "The model estimates a 93 % likelihood of nodule. The
  * highlighted region is where the evidence for nodule was strongest." (malloc'd UTF-8 text;

@@ -383,6 +383,38 @@ static void test_caveats_match_docs(void **state)
     free(doc);
 }
 
+/* The report takes explain's parameters; its default method is guided grad-CAM. */
+static void test_parse_and_run(void **state)
+{
+    struct fx *f = *state;
+    struct api_args a = {0};
+    struct api_explain_opts o;
+    struct xai_err err = {{0}};
+    assert_int_equal(api_report_parse(f->m, &a, &o, &err), XAI_OK);
+    assert_string_equal(o.method->name, "guided_gradcam");
+    assert_int_equal(api_args_add_text(&a, "method", "saliency", &err), XAI_OK);
+    assert_int_equal(api_args_add_text(&a, "target", "clear", &err), XAI_OK);
+    assert_int_equal(api_report_parse(f->m, &a, &o, &err), XAI_OK);
+    assert_string_equal(o.method->name, "saliency");
+    assert_int_equal(o.target, 0);
+    struct api_args bad = {0};
+    assert_int_equal(api_args_add_text(&bad, "steps", "5", &err), XAI_OK);
+    assert_int_equal(api_report_parse(f->m, &bad, &o, &err), XAI_INVALID_ARGUMENT);
+
+    struct api_report r;
+    struct api_timing t = {0};
+    assert_int_equal(api_report_parse(f->m, &a, &o, &err), XAI_OK);
+    assert_int_equal(api_run_report(f->m, f->s, f->bytes, f->len, &o, "id-1", &r, &t, &err),
+                     XAI_OK);
+    assert_int_equal(r.parts[0].ex.target, 0);
+    assert_string_equal(r.meta.request_id, "id-1");
+    assert_true(t.explain > 0 && t.decode > 0);
+    api_report_reset(&r);
+    assert_int_equal(api_run_report(f->m, f->s, "GIF89a", 6, &o, "id-2", &r, &t, &err),
+                     XAI_UNSUPPORTED_MEDIA);
+    assert_int_equal(r.n_parts, 0);
+}
+
 static void test_meta(void **state)
 {
     struct api_report_meta m;
@@ -410,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_image_scaled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parse_and_run, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
