@@ -212,6 +212,9 @@ static xai_status set_outputs(const struct api_model *m, const struct api_arg *g
         const char *s;
         if (!(st = arg_string(g, &s, err))) st = output_list(s, &bits, err);
     }
+    if (!st && !bits)
+        st = xai_fail(err, XAI_INVALID_ARGUMENT,
+                      "parameter 'outputs' needs at least one of: overlay_png, heatmap_png, raw");
     if (!st) o->outputs = bits;
     return st;
 }

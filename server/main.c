@@ -25,7 +25,7 @@ static void usage(FILE *f)
             "         [--target T] [--layer NAME] [--evaluate]\n"
             "                           a self-contained report for clinicians (see `report`)\n"
             "  methods [--json]         the attribution methods and their parameters\n"
-            "  serve                    start the HTTP service (not built yet)\n"
+            "  serve [options]          the HTTP service (`xaid serve --help`, docs/api.md)\n"
             "  help                     this text\n");
 }
 

@@ -97,10 +97,10 @@ static void test_text_values(void **state)
     assert_float_equal(o.render.opacity, 0.25f, 0);
     assert_true(o.evaluate);
     assert_true(o.seed == UINT64_MAX);
-    const char *idx[] = {"target", "1", "outputs", "", NULL};
+    const char *idx[] = {"target", "1", "outputs", "raw,,overlay_png", NULL};
     assert_int_equal(parse_text(m, idx, &o, &err), XAI_OK);
     assert_int_equal(o.target, 1);
-    assert_int_equal(o.outputs, 0);
+    assert_int_equal(o.outputs, API_OUT_RAW | API_OUT_OVERLAY);
 }
 
 static void test_json_values(void **state)
@@ -157,6 +157,8 @@ static void test_refusals(void **state)
         {"{\"layer\": \"input\"}", XAI_NOT_FOUND, "no 4-D layer"},
         {"{\"outputs\": \"overlay\"}", XAI_INVALID_ARGUMENT, "overlay_png, heatmap_png, raw"},
         {"{\"outputs\": [1]}", XAI_INVALID_ARGUMENT, "array of strings"},
+        {"{\"outputs\": \"\"}", XAI_INVALID_ARGUMENT, "at least one"},
+        {"{\"outputs\": []}", XAI_INVALID_ARGUMENT, "at least one"},
         {"{\"colormap\": \"rainbow\"}", XAI_INVALID_ARGUMENT, "'colormap' must be one of"},
         {"{\"opacity\": 1.5}", XAI_INVALID_ARGUMENT, "'opacity' must be from 0 to 1"},
         {"{\"opacity\": \"half\"}", XAI_INVALID_ARGUMENT, "'opacity' must be a number"},
