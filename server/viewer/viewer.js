@@ -75,6 +75,7 @@ function showError(err) {
     box.append(detail);
   }
   box.hidden = false;
+  box.scrollIntoView({ block: 'nearest' });
 }
 
 function clearError() {
@@ -131,7 +132,6 @@ function paramField(p) {
     input = document.createElement('input');
     input.type = 'checkbox';
     input.checked = !!p.default;
-    wrap.className = 'field inline';
   } else if (p.enum) {
     input = document.createElement('select');
     for (const c of p.enum) input.append(option(c, c, c === p.default));
@@ -152,8 +152,14 @@ function paramField(p) {
   const range = p.minimum !== undefined ? ' (' + p.minimum + ' to ' + p.maximum + ')' : '';
   help.textContent = (p.description || '') + range + '; default ' + JSON.stringify(p.default) + '.';
   input.setAttribute('aria-describedby', help.id);
-  if (p.type === 'boolean') wrap.append(input, label, help);
-  else wrap.append(label, input, help);
+  if (p.type === 'boolean') {
+    const row = document.createElement('div');
+    row.className = 'inline';
+    row.append(input, label);
+    wrap.append(row, help);
+  } else {
+    wrap.append(label, input, help);
+  }
   return wrap;
 }
 

@@ -115,7 +115,7 @@ async function run(base) {
     expect(/text\/html/.test(h['content-type']), `content-type ${h['content-type']}`);
     const csp = h['content-security-policy'] || '';
     expect(/default-src 'none'/.test(csp) && /script-src 'self'/.test(csp) && /img-src 'self' data:/.test(csp), `CSP "${csp}"`);
-    await page.waitForSelector('#model option');
+    await page.waitForSelector('#model option', { state: 'attached' });
     await page.waitForSelector('#method option[value="gradcam"]', { state: 'attached' });
     expect(await page.inputValue('#method') === 'gradcam', 'grad-CAM is not the default method');
   });
@@ -168,6 +168,18 @@ async function run(base) {
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
     await page.screenshot({ path: join(out, 'viewer.png'), fullPage: true });
+  });
+
+  await check('guided grad-CAM (a signed map) shows a scale with zero in the middle', async () => {
+    await page.selectOption('#method', 'guided_gradcam');
+    expect(await page.isVisible('#p-abs'), 'no field for the parameter abs');
+    const before = await page.textContent('#timing');
+    await page.click('#run');
+    await page.waitForFunction((t) => document.getElementById('timing').textContent !== t, before);
+    const scale = await page.$$eval('#scale span', (s) => s.map((e) => e.textContent));
+    expect(scale.length === 3 && scale[1] === '0' && Number(scale[0]) === -Number(scale[2]), 'scale ' + scale);
+    const alt = await page.getAttribute('#heat', 'alt');
+    expect(/guided_gradcam for nodule/.test(alt), 'alt ' + alt);
   });
 
   await check('the report opens from the page, styled and complete', async () => {
