@@ -37,6 +37,7 @@ void api_explanation_reset(struct api_explanation *e)
     free(e->mask);
     xai_blob_reset(&e->overlay_png);
     xai_blob_reset(&e->heatmap_png);
+    xai_blob_reset(&e->colorbar_png);
     memset(e, 0, sizeof *e);
 }
 
@@ -127,17 +128,18 @@ static xai_status render(const struct api_input *in, const struct api_explain_op
 {
     const struct xai_method_result *r = &out->result;
     out->cmap = !o->cmap_auto ? o->render.cmap : r->signed_map ? XAI_CMAP_BWR : XAI_CMAP_JET;
-    if (!(o->outputs & (API_OUT_OVERLAY | API_OUT_HEATMAP))) return XAI_OK;
-    size_t n = (size_t)out->width * (size_t)out->height;
     struct xai_norm norm = o->norm;
     norm.signed_map = r->signed_map;
-    float lo, hi;
-    xai_status st =
-        xai_norm_range(r->map, (size_t)r->width * (size_t)r->height, &norm, &lo, &hi, err);
-    float *t = st ? NULL : malloc(sizeof(float) * n);
-    if (!st && !t) st = xai_fail(err, XAI_NO_MEMORY, "out of memory for rendering");
-    if (st) return st;
-    xai_norm_apply(out->map, n, lo, hi, r->signed_map, t);
+    xai_status st = xai_norm_range(r->map, (size_t)r->width * (size_t)r->height, &norm,
+                                   &out->display_lo, &out->display_hi, err);
+    if (!st && (o->outputs & API_OUT_COLORBAR))
+        st = xai_render_colorbar_png(out->cmap, API_COLORBAR_W, API_COLORBAR_H, &out->colorbar_png,
+                                     err);
+    if (st || !(o->outputs & (API_OUT_OVERLAY | API_OUT_HEATMAP))) return st;
+    size_t n = (size_t)out->width * (size_t)out->height;
+    float *t = malloc(sizeof(float) * n);
+    if (!t) return xai_fail(err, XAI_NO_MEMORY, "out of memory for rendering");
+    xai_norm_apply(out->map, n, out->display_lo, out->display_hi, r->signed_map, t);
     struct xai_render_opts ro = o->render;
     ro.signed_map = r->signed_map;
     ro.cmap = out->cmap;
@@ -222,11 +224,12 @@ static json_t *metrics_json(const struct api_explanation *e)
 json_t *api_explanation_json(const struct api_model *m, const struct api_explain_opts *o,
                              const struct api_explanation *e)
 {
-    json_t *j =
-        json_pack("{s:s, s:o, s:i, s:i, s:[f,f], s:b, s:s, s:o}", "method", o->method->name,
-                  "params", api_params_json(o->method, &o->params), "width", e->width, "height",
-                  e->height, "range", (double)e->lo, (double)e->hi, "signed", e->result.signed_map,
-                  "colormap", xai_colormap_name(e->cmap), "metrics", metrics_json(e));
+    json_t *j = json_pack("{s:s, s:o, s:i, s:i, s:[f,f], s:[f,f], s:b, s:s, s:o}", "method",
+                          o->method->name, "params", api_params_json(o->method, &o->params),
+                          "width", e->width, "height", e->height, "range", (double)e->lo,
+                          (double)e->hi, "display_range", (double)e->display_lo,
+                          (double)e->display_hi, "signed", e->result.signed_map, "colormap",
+                          xai_colormap_name(e->cmap), "metrics", metrics_json(e));
     if (!j) return NULL;
     if (e->layer >= 0)
         json_object_set_new(j, "layer", json_string(m->engine->values[e->layer].name));
@@ -235,5 +238,8 @@ json_t *api_explanation_json(const struct api_model *m, const struct api_explain
         json_object_set_new(j, "overlay_png", base64_json(e->overlay_png.data, e->overlay_png.len));
     if (e->heatmap_png.len)
         json_object_set_new(j, "heatmap_png", base64_json(e->heatmap_png.data, e->heatmap_png.len));
+    if (e->colorbar_png.len)
+        json_object_set_new(j, "colorbar_png",
+                            base64_json(e->colorbar_png.data, e->colorbar_png.len));
     return j;
 }

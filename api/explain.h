@@ -18,7 +18,15 @@
 #include "params.h"
 #include "render.h"
 
-enum api_outputs { API_OUT_OVERLAY = 1u, API_OUT_HEATMAP = 2u, API_OUT_RAW = 4u };
+enum api_outputs {
+    API_OUT_OVERLAY = 1u,
+    API_OUT_HEATMAP = 2u,
+    API_OUT_RAW = 4u,
+    API_OUT_COLORBAR = 8u, /* the colormap used, low values left (API_COLORBAR_W x _H) */
+};
+
+#define API_COLORBAR_W 256
+#define API_COLORBAR_H 16
 
 struct api_explain_opts {
     const struct xai_method_def *method;
@@ -49,7 +57,9 @@ struct api_explanation {
     float *map;                      /* width*height floats on the original pixels */
     uint8_t *mask;                   /* 1 where the model saw the pixel */
     float lo, hi;                    /* range of the raw map */
-    struct xai_blob overlay_png, heatmap_png;
+    float display_lo, display_hi;    /* map values drawn at the colormap's two ends (o->norm);
+                                        signed maps: display_lo = -display_hi */
+    struct xai_blob overlay_png, heatmap_png, colorbar_png;
     enum xai_colormap cmap; /* the colormap used */
     bool evaluated;
     struct xai_faith faith;
@@ -64,8 +74,8 @@ xai_status api_explain(const struct api_model *m, xai_session *s, const struct a
                        struct xai_err *err);
 void api_explanation_reset(struct api_explanation *e);
 
-/* The "explanation" object of the API's answer (method, params, geometry, range, raw map,
- * PNGs as base64, metrics). */
+/* The "explanation" object of the API's answer (method, params, geometry, range, display
+ * range, raw map, PNGs as base64, metrics). */
 json_t *api_explanation_json(const struct api_model *m, const struct api_explain_opts *o,
                              const struct api_explanation *e);
 

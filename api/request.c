@@ -161,8 +161,9 @@ static xai_status set_layer(const struct api_model *m, const struct api_arg *g,
                     m->name, m->n_layers);
 }
 
-static const char *const output_names[] = {"overlay_png", "heatmap_png", "raw"};
-static const unsigned output_bits[] = {API_OUT_OVERLAY, API_OUT_HEATMAP, API_OUT_RAW};
+static const char *const output_names[] = {"overlay_png", "heatmap_png", "raw", "colorbar_png"};
+static const unsigned output_bits[] = {API_OUT_OVERLAY, API_OUT_HEATMAP, API_OUT_RAW,
+                                       API_OUT_COLORBAR};
 
 /* One item of an outputs list (len characters at s, spaces trimmed); empty items are skipped. */
 static xai_status output_item(const char *s, size_t len, unsigned *bits, struct xai_err *err)
@@ -170,13 +171,14 @@ static xai_status output_item(const char *s, size_t len, unsigned *bits, struct 
     while (len && *s == ' ') s++, len--;
     while (len && s[len - 1] == ' ') len--;
     if (!len) return XAI_OK;
-    for (int i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof output_names / sizeof output_names[0]; i++) {
         if (strlen(output_names[i]) != len || strncmp(output_names[i], s, len)) continue;
         *bits |= output_bits[i];
         return XAI_OK;
     }
     return xai_fail(err, XAI_INVALID_ARGUMENT,
-                    "parameter 'outputs' takes a list of: overlay_png, heatmap_png, raw");
+                    "parameter 'outputs' takes a list of: overlay_png, heatmap_png, raw, "
+                    "colorbar_png");
 }
 
 static xai_status output_list(const char *s, unsigned *bits, struct xai_err *err)

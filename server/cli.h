@@ -9,6 +9,7 @@ int cli_models(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_explain(int argc, char **argv);
 int cli_methods(int argc, char **argv);
+int cli_report(int argc, char **argv);
 
 /* shared helpers (cli_util.c) */
 #include <jansson.h>

@@ -8,14 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "json_out.h"
 #include "request.h"
-
-struct explain_args {
-    const char *model, *image, *out, *heatmap, *json;
-    char names[API_MAX_ARGS][64]; /* of --param NAME=VALUE */
-    struct api_args args;         /* request parameters, as the server takes them */
-};
 
 static int usage(void)
 {
@@ -31,62 +26,6 @@ static int usage(void)
     return 2;
 }
 
-static const char **file_slot(struct explain_args *a, const char *flag)
-{
-    static const char *const names[] = {"--model", "--image", "--out", "--heatmap", "--json"};
-    const char **slots[] = {&a->model, &a->image, &a->out, &a->heatmap, &a->json};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(flag, names[i])) return slots[i];
-    return NULL;
-}
-
-/* --param NAME=VALUE: the name is copied (the value stays in argv). */
-static int add_param(struct explain_args *a, const char *kv, struct xai_err *err)
-{
-    const char *eq = strchr(kv, '=');
-    size_t n = eq ? (size_t)(eq - kv) : 0;
-    if (!n || n >= sizeof a->names[0] || a->args.n >= API_MAX_ARGS) {
-        xai_fail(err, XAI_INVALID_ARGUMENT, "--param takes NAME=VALUE");
-        return -1;
-    }
-    char *name = a->names[a->args.n];
-    memcpy(name, kv, n);
-    name[n] = '\0';
-    return api_args_add_text(&a->args, name, eq + 1, err) ? -1 : 0;
-}
-
-/* Flags --NAME VALUE for the request parameters with a name of their own. */
-static const char *request_flag(const char *flag)
-{
-    static const char *const names[] = {"method",  "target", "layer",  "colormap",
-                                        "opacity", "seed",   "outputs"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strncmp(flag, "--", 2) && !strcmp(flag + 2, names[i])) return names[i];
-    return NULL;
-}
-
-/* -1: usage; 1: a bad parameter (message in err); 0: ok. */
-static int parse_args(int argc, char **argv, struct explain_args *a, struct xai_err *err)
-{
-    memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        const char *name = request_flag(argv[i]);
-        const char **slot = file_slot(a, argv[i]);
-        if (!strcmp(argv[i], "--evaluate")) {
-            if (api_args_add_text(&a->args, "evaluate", "true", err)) return 1;
-        } else if (i + 1 >= argc || (!name && !slot && strcmp(argv[i], "--param"))) {
-            return -1;
-        } else if (slot) {
-            *slot = argv[++i];
-        } else if (name) {
-            if (api_args_add_text(&a->args, name, argv[++i], err)) return 1;
-        } else if (add_param(a, argv[++i], err)) {
-            return 1;
-        }
-    }
-    return a->model && a->image ? 0 : -1;
-}
-
 static int write_file(const char *path, const struct xai_blob *b)
 {
     FILE *f = fopen(path, "wb");
@@ -96,18 +35,22 @@ static int write_file(const char *path, const struct xai_blob *b)
     return ok ? 0 : 1;
 }
 
-static int write_outputs(const struct explain_args *a, json_t *j, const struct api_explanation *e)
+/* The subcommand's own flags (cli_args.h). */
+enum { OUT, HEATMAP, JSON_FILE };
+static const char *const file_flags[] = {"--out", "--heatmap", "--json", NULL};
+
+static int write_outputs(const struct cli_request *a, json_t *j, const struct api_explanation *e)
 {
     int rc = 0;
-    if (a->out) rc |= write_file(a->out, &e->overlay_png);
-    if (a->heatmap) rc |= write_file(a->heatmap, &e->heatmap_png);
+    if (a->files[OUT]) rc |= write_file(a->files[OUT], &e->overlay_png);
+    if (a->files[HEATMAP]) rc |= write_file(a->files[HEATMAP], &e->heatmap_png);
     if (!j) {
         fprintf(stderr, "xaid: out of memory\n");
         return 1;
     }
-    if (a->json) {
-        if (json_dump_file(j, a->json, API_JSON_FLAGS | JSON_INDENT(2))) {
-            fprintf(stderr, "xaid: cannot write %s\n", a->json);
+    if (a->files[JSON_FILE]) {
+        if (json_dump_file(j, a->files[JSON_FILE], API_JSON_FLAGS | JSON_INDENT(2))) {
+            fprintf(stderr, "xaid: cannot write %s\n", a->files[JSON_FILE]);
             rc = 1;
         }
         json_decref(j);
@@ -116,12 +59,13 @@ static int write_outputs(const struct explain_args *a, json_t *j, const struct a
         json_object_del(x, "raw");
         json_object_del(x, "overlay_png");
         json_object_del(x, "heatmap_png");
+        json_object_del(x, "colorbar_png");
         rc |= cli_print_json(j);
     }
     return rc;
 }
 
-static int run(const struct explain_args *a, const struct api_model *m, const unsigned char *bytes,
+static int run(const struct cli_request *a, const struct api_model *m, const unsigned char *bytes,
                size_t len)
 {
     struct xai_err err = {{0}};
@@ -132,7 +76,7 @@ static int run(const struct explain_args *a, const struct api_model *m, const un
     double t0 = api_now_ms();
     xai_status st = api_request_parse(m, &a->args, &o, &err);
     if (st) return cli_fail(st, &err);
-    o.outputs |= (a->out ? API_OUT_OVERLAY : 0) | (a->heatmap ? API_OUT_HEATMAP : 0);
+    o.outputs |= (a->files[OUT] ? API_OUT_OVERLAY : 0) | (a->files[HEATMAP] ? API_OUT_HEATMAP : 0);
     if (!(st = xai_session_new(m->engine, &s, &err)))
         st = api_run_explain(m, s, bytes, len, &o, &e, &t, &err);
     int rc;
@@ -151,9 +95,9 @@ static int run(const struct explain_args *a, const struct api_model *m, const un
 
 int cli_explain(int argc, char **argv)
 {
-    struct explain_args a;
+    struct cli_request a;
     struct xai_err err = {{0}};
-    int bad = parse_args(argc, argv, &a, &err);
+    int bad = cli_request_parse(argc, argv, file_flags, NULL, &a, &err);
     if (bad < 0) return usage();
     if (bad) return cli_fail(XAI_INVALID_ARGUMENT, &err);
     struct api_model *m = NULL;

@@ -21,6 +21,9 @@ static void usage(FILE *f)
             "  explain --model DIR --image FILE [--method M] [--param NAME=VALUE ...]\n"
             "          [--target T] [--layer NAME] [--out OVERLAY.png] [--heatmap HEAT.png]\n"
             "          [--json OUT.json]   a heatmap of what the model used (see `explain`)\n"
+            "  report --model DIR --image FILE --out REPORT.html [--json] [--method M]\n"
+            "         [--target T] [--layer NAME] [--evaluate]\n"
+            "                           a self-contained report for clinicians (see `report`)\n"
             "  methods [--json]         the attribution methods and their parameters\n"
             "  serve [options]          the HTTP service (`xaid serve --help`, docs/api.md)\n"
             "  help                     this text\n");
@@ -39,6 +42,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "models")) return cli_models(argc - 1, argv + 1);
     if (!strcmp(argv[1], "explain")) return cli_explain(argc - 1, argv + 1);
     if (!strcmp(argv[1], "methods")) return cli_methods(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "report")) return cli_report(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve")) return cli_serve(argc - 1, argv + 1);
     fprintf(stderr, "xaid: unknown command '%s'\n", argv[1]);
     usage(stderr);

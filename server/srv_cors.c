@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* http(s)://host[:port]: a scheme, a lowercase host name or [IPv6], an optional port, no path. */
 static bool origin_valid(const char *s, size_t n)
@@ -73,4 +74,13 @@ void srv_cors_reset(struct srv_cors *c)
 {
     for (int i = 0; i < c->n; i++) free(c->origins[i]);
     memset(c, 0, sizeof *c);
+}
+
+bool srv_cors_same_origin(const char *origin, const char *host)
+{
+    if (!origin || !host || !*host) return false;
+    const char *rest = !strncmp(origin, "http://", 7)    ? origin + 7
+                       : !strncmp(origin, "https://", 8) ? origin + 8
+                                                         : NULL;
+    return rest && !strcasecmp(rest, host);
 }

@@ -25,6 +25,10 @@ struct srv_cors {
  * http(s)://host[:port] without a path, or too many items; NO_MEMORY. */
 xai_status srv_cors_parse(const char *list, struct srv_cors *c, struct xai_err *err);
 bool srv_cors_allowed(const struct srv_cors *c, const char *origin);
+/* True when origin is the server's own as the client addressed it: "http://" or "https://"
+ * followed by the Host header. Browsers send Origin on same-origin POSTs too (the viewer's
+ * fetches); those are not cross-origin requests and need no allow-list entry. */
+bool srv_cors_same_origin(const char *origin, const char *host);
 void srv_cors_reset(struct srv_cors *c);
 
 #endif

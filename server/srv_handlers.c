@@ -3,9 +3,10 @@
  *
  * GET answers are made on the HTTP threads: the model list, model info and method table were
  * serialised once at start (srv_server.c), health and readiness are constants, /metrics renders
- * the counters. explain and predict run on a worker: decode, forward, method, renders, answer
- * JSON, all through api/request.h (the same code as `xaid explain`); the worker then hands the
- * answer back and resumes the connection (srv_http.c sends it).
+ * the counters, the viewer's files are built in. explain and predict run on a worker: decode,
+ * forward, method, renders, answer JSON, all through api/request.h (the same code as
+ * `xaid explain`), and the report through api/report.h (`xaid report`); the worker then hands
+ * the answer back and resumes the connection (srv_http.c sends it).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -13,7 +14,9 @@
 #include <string.h>
 
 #include "json_out.h"
+#include "report.h"
 #include "srv_server.h"
+#include "viewer.h"
 
 #define JSON_TYPE "application/json"
 
@@ -79,6 +82,24 @@ static void answer_metrics(struct srv_req *r)
     set_out(r, 200, text, len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
+/* One of the viewer's files, built into the binary. */
+static void answer_viewer(struct srv_req *r)
+{
+    const char *body, *type;
+    size_t len;
+    char *d;
+    if (!srv_viewer_asset(r->url, &body, &len, &type)) {
+        srv_answer_error(r, XAI_NOT_FOUND, "no such file");
+        return;
+    }
+    if (!(d = malloc(len))) {
+        srv_answer_error(r, XAI_NO_MEMORY, "out of memory");
+        return;
+    }
+    memcpy(d, body, len);
+    set_out(r, 200, d, len, type);
+}
+
 void srv_answer_get(struct srv_req *r)
 {
     struct srv_server *s = r->srv;
@@ -103,6 +124,9 @@ void srv_answer_get(struct srv_req *r)
         break;
     case SRV_ROUTE_METRICS:
         answer_metrics(r);
+        break;
+    case SRV_ROUTE_VIEWER:
+        answer_viewer(r);
         break;
     default:
         srv_answer_error(r, XAI_INTERNAL, "no handler for this route");
@@ -182,6 +206,29 @@ static json_t *run_pipeline(struct srv_req *r, xai_session *s, xai_status *st, s
     return j;
 }
 
+/* The report job: the HTML document, or its JSON form when the client asked for it. */
+static xai_status run_report(struct srv_req *r, xai_session *s, struct xai_err *err)
+{
+    const struct api_model *m = r->srv->repo->models[r->model];
+    struct api_report rep;
+    xai_status st = api_run_report(m, s, r->input.image, r->input.image_len, &r->opts,
+                                   r->request_id, &rep, &r->timing, err);
+    r->timing.total = (xai_monotonic_s() - r->t_start) * 1e3;
+    if (st) return st;
+    if (r->report_json) {
+        answer_json(r, api_report_json(&rep));
+    } else {
+        size_t len = 0;
+        char *html = api_report_html(&rep, &len);
+        if (html)
+            set_out(r, 200, html, len, "text/html; charset=utf-8");
+        else
+            srv_answer_error(r, XAI_NO_MEMORY, "out of memory for the report");
+    }
+    api_report_reset(&rep);
+    return XAI_OK;
+}
+
 static void deadline_error(struct srv_req *r, const char *where)
 {
     char msg[160];
@@ -199,7 +246,11 @@ void srv_job_run(struct srv_job *job, void *worker_ctx)
     xai_status st = XAI_OK;
     r->timing.queue = (job->t_started - job->t_queued) * 1e3;
     xai_session_set_deadline(s, job->deadline);
-    json_t *j = run_pipeline(r, s, &st, &err);
+    json_t *j = NULL;
+    if (r->route == SRV_ROUTE_REPORT)
+        st = run_report(r, s, &err); /* answers itself on success */
+    else
+        j = run_pipeline(r, s, &st, &err);
     xai_session_set_deadline(s, 0);
     srv_input_reset(&r->input); /* the image's memory goes back before the answer is sent */
     srv_body_reset(&r->body);
@@ -207,7 +258,7 @@ void srv_job_run(struct srv_job *job, void *worker_ctx)
         deadline_error(r, "abandoned while running");
     else if (st)
         srv_answer_error(r, st, err.msg);
-    else
+    else if (r->route != SRV_ROUTE_REPORT)
         answer_json(r, j);
 }
 

@@ -26,8 +26,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "report.h"
 #include "srv_log.h"
 #include "srv_server.h"
+#include "viewer.h"
 
 #define HTTP_THREADS 2
 #define CONNECTION_LIMIT 1024
@@ -61,6 +63,17 @@ static void add_cors(struct srv_req *r, struct MHD_Response *resp)
     add(resp, "Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
 }
 
+/* What a browser may load for the pages the server sends: the viewer's files, and a report as
+ * HTML (server/viewer/viewer.h). JSON answers need none. */
+static void add_policy(struct srv_req *r, struct MHD_Response *resp)
+{
+    bool html_report = r->route == SRV_ROUTE_REPORT && r->status == 200 && !r->report_json;
+    if (r->route != SRV_ROUTE_VIEWER && !html_report) return;
+    add(resp, "Content-Security-Policy",
+        r->route == SRV_ROUTE_VIEWER ? srv_viewer_csp() : srv_report_csp());
+    add(resp, "Referrer-Policy", "no-referrer");
+}
+
 static void add_headers(struct srv_req *r, struct MHD_Response *resp)
 {
     char tp[56];
@@ -70,6 +83,7 @@ static void add_headers(struct srv_req *r, struct MHD_Response *resp)
     add(resp, "traceparent", tp);
     add(resp, "X-Content-Type-Options", "nosniff");
     add(resp, "Cache-Control", "no-store");
+    add_policy(r, resp);
     add_cors(r, resp);
     if (r->code == XAI_UNAUTHORIZED) add(resp, "WWW-Authenticate", "Bearer realm=\"xaid\"");
     if (r->code == XAI_METHOD_NOT_ALLOWED || (r->preflight && r->status == 204))
@@ -149,11 +163,12 @@ static xai_status check_headers(struct srv_req *r, struct xai_err *err)
     struct srv_server *s = r->srv;
     if (r->route == SRV_ROUTE_NONE)
         return xai_fail(err, XAI_NOT_FOUND,
-                        "no such route; the API has POST /v1/models/{model}/explain and "
-                        "/predict, GET /v1/models, /v1/models/{model}, /v1/methods, /healthz, "
-                        "/readyz, /metrics");
+                        "no such route; the API has POST /v1/models/{model}/explain, /predict "
+                        "and /report, GET /v1/models, /v1/models/{model}, /v1/methods, "
+                        "/healthz, /readyz, /metrics, and the viewer at /");
     bool api = srv_route_is_api(r->route);
     const char *origin = header(r, "Origin");
+    if (origin && srv_cors_same_origin(origin, header(r, "Host"))) origin = NULL; /* viewer */
     if (api && origin && !srv_cors_allowed(&s->cors, origin))
         return xai_fail(err, XAI_FORBIDDEN, "this origin is not on the server's CORS allow-list");
     r->origin = api ? origin : NULL;
@@ -190,6 +205,7 @@ static enum MHD_Result first_call(struct srv_server *s, struct MHD_Connection *c
     srv_request_id(header(r, "X-Request-ID"), r->request_id);
     srv_trace_init(header(r, "traceparent"), &r->trace);
     r->route = srv_route_match(url, r->model_name);
+    r->url = url;
     struct xai_err err = {{0}};
     xai_status st = check_headers(r, &err);
     return st ? send_error(r, st, err.msg) : MHD_YES;
@@ -248,7 +264,12 @@ static xai_status prepare_job(struct srv_req *r, struct xai_err *err)
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
     if (q.st) return q.st;
     if (r->route == SRV_ROUTE_PREDICT) return api_predict_args_check(&r->input.args, err);
-    st = api_request_parse(m, &r->input.args, &r->opts, err);
+    if (r->route == SRV_ROUTE_REPORT) {
+        r->report_json = srv_report_wants_json(header(r, "Accept"));
+        st = api_report_parse(m, &r->input.args, &r->opts, err);
+    } else {
+        st = api_request_parse(m, &r->input.args, &r->opts, err);
+    }
     if (!st) r->method_name = r->opts.method->name;
     return st;
 }

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "viewer.h"
+
 static const struct {
     const char *path; /* exact path, or NULL for the model routes */
     const char *tmpl;
@@ -17,9 +19,11 @@ static const struct {
     [SRV_ROUTE_HEALTHZ] = {"/healthz", "/healthz", "GET, HEAD"},
     [SRV_ROUTE_READYZ] = {"/readyz", "/readyz", "GET, HEAD"},
     [SRV_ROUTE_METRICS] = {"/metrics", "/metrics", "GET, HEAD"},
+    [SRV_ROUTE_REPORT] = {NULL, "/v1/models/{model}/report", "POST, OPTIONS"},
+    [SRV_ROUTE_VIEWER] = {NULL, "/{viewer file}", "GET, HEAD"},
 };
 
-/* /v1/models/{model}[/explain|/predict] */
+/* /v1/models/{model}[/explain|/predict|/report] */
 static enum srv_route match_model(const char *path, char model[SRV_MODEL_NAME_MAX + 1])
 {
     static const char prefix[] = "/v1/models/";
@@ -31,6 +35,7 @@ static enum srv_route match_model(const char *path, char model[SRV_MODEL_NAME_MA
     enum srv_route r = !slash                       ? SRV_ROUTE_MODEL
                        : !strcmp(slash, "/explain") ? SRV_ROUTE_EXPLAIN
                        : !strcmp(slash, "/predict") ? SRV_ROUTE_PREDICT
+                       : !strcmp(slash, "/report")  ? SRV_ROUTE_REPORT
                                                     : SRV_ROUTE_NONE;
     if (r == SRV_ROUTE_NONE) return r;
     memcpy(model, name, n);
@@ -44,6 +49,9 @@ enum srv_route srv_route_match(const char *path, char model[SRV_MODEL_NAME_MAX +
     if (!path) return SRV_ROUTE_NONE;
     for (int r = 0; r < SRV_ROUTE_COUNT; r++)
         if (routes[r].path && !strcmp(routes[r].path, path)) return (enum srv_route)r;
+    const char *body, *type;
+    size_t len;
+    if (srv_viewer_asset(path, &body, &len, &type)) return SRV_ROUTE_VIEWER;
     return match_model(path, model);
 }
 
@@ -68,15 +76,16 @@ bool srv_route_allows(enum srv_route r, const char *m)
 
 bool srv_route_is_api(enum srv_route r)
 {
-    return r >= SRV_ROUTE_EXPLAIN && r <= SRV_ROUTE_METHODS;
+    return (r >= SRV_ROUTE_EXPLAIN && r <= SRV_ROUTE_METHODS) || r == SRV_ROUTE_REPORT;
 }
 
 bool srv_route_is_job(enum srv_route r)
 {
-    return r == SRV_ROUTE_EXPLAIN || r == SRV_ROUTE_PREDICT;
+    return r == SRV_ROUTE_EXPLAIN || r == SRV_ROUTE_PREDICT || r == SRV_ROUTE_REPORT;
 }
 
 bool srv_route_has_model(enum srv_route r)
 {
-    return r == SRV_ROUTE_EXPLAIN || r == SRV_ROUTE_PREDICT || r == SRV_ROUTE_MODEL;
+    return r == SRV_ROUTE_EXPLAIN || r == SRV_ROUTE_PREDICT || r == SRV_ROUTE_MODEL ||
+           r == SRV_ROUTE_REPORT;
 }

@@ -24,6 +24,8 @@ enum srv_route {
     SRV_ROUTE_HEALTHZ,
     SRV_ROUTE_READYZ,
     SRV_ROUTE_METRICS,
+    SRV_ROUTE_REPORT, /* the clinicians' report: HTML or JSON */
+    SRV_ROUTE_VIEWER, /* the viewer's files (server/viewer/viewer.h) */
     SRV_ROUTE_COUNT
 };
 
@@ -39,9 +41,9 @@ const char *srv_route_allow(enum srv_route r);
 bool srv_route_allows(enum srv_route r, const char *http_method);
 /* /v1 routes: bearer token (when configured) and CORS origin checks. */
 bool srv_route_is_api(enum srv_route r);
-/* explain and predict: a body, a job for the workers. */
+/* explain, predict and report: a body, a job for the workers. */
 bool srv_route_is_job(enum srv_route r);
-/* explain, predict, and GET /v1/models/{model}. */
+/* explain, predict, report, and GET /v1/models/{model}. */
 bool srv_route_has_model(enum srv_route r);
 
 #endif

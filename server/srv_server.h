@@ -6,6 +6,7 @@
  *   srv_http.c      libmicrohttpd glue: the access handler, checks before the body, the body,
  *                   suspend/resume around jobs, responses with their common headers
  *   srv_handlers.c  what each route answers; the job a worker runs; error bodies
+ *   srv_report.c    the report route's content negotiation (the report: api/report.h)
  *   srv_pool.c      worker threads and the bounded queue; srv_body.c, srv_multipart.c bodies;
  *                   srv_auth.c, srv_cors.c, srv_trace.c, srv_metrics.c, srv_log.c, srv_config.c
  *
@@ -26,6 +27,7 @@
 #include "srv_cors.h"
 #include "srv_metrics.h"
 #include "srv_pool.h"
+#include "srv_report.h"
 #include "srv_router.h"
 #include "srv_trace.h"
 
@@ -58,7 +60,8 @@ struct srv_req {
     const char *http_method; /* libmicrohttpd's string, valid until completion */
     enum srv_route route;
     char model_name[SRV_MODEL_NAME_MAX + 1];
-    int model; /* index in srv->repo, or -1 */
+    const char *url; /* libmicrohttpd's path, valid until completion (the viewer's files) */
+    int model;       /* index in srv->repo, or -1 */
     char request_id[SRV_REQUEST_ID_MAX + 1];
     struct srv_trace trace;
     const char *origin;   /* an allowed Origin (gets CORS headers), or NULL */
@@ -80,6 +83,7 @@ struct srv_req {
     struct srv_job job;
     struct api_explain_opts opts;
     const char *method_name; /* the attribution method, for logs and metrics */
+    bool report_json;        /* report: Accept prefers application/json to the HTML */
     bool job_done;           /* the worker (or the watchdog) finished: answer on resume */
 
     /* the answer */

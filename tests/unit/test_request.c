@@ -80,7 +80,7 @@ static void test_text_values(void **state)
     struct xai_err err = {{0}};
     const char *ok[] = {"steps",    "32",      "method",  "integrated_gradients",
                         "baseline", "blur",    "target",  "opacity",
-                        "layer",    LAYER,     "outputs", "heatmap_png, raw",
+                        "layer",    LAYER,     "outputs", "heatmap_png, raw,colorbar_png",
                         "colormap", "viridis", "opacity", "0.25",
                         "evaluate", "true",    "seed",    "18446744073709551615",
                         NULL};
@@ -91,7 +91,7 @@ static void test_text_values(void **state)
     assert_int_equal(o.params.v[xai_method_param_index(o.method, "blur_sigma")], 10);
     assert_int_equal(o.target, 2);
     assert_int_equal(o.layer, xai_model_find(m->engine, LAYER));
-    assert_int_equal(o.outputs, API_OUT_HEATMAP | API_OUT_RAW);
+    assert_int_equal(o.outputs, API_OUT_HEATMAP | API_OUT_RAW | API_OUT_COLORBAR);
     assert_false(o.cmap_auto);
     assert_int_equal(o.render.cmap, XAI_CMAP_VIRIDIS);
     assert_float_equal(o.render.opacity, 0.25f, 0);
