@@ -17,7 +17,7 @@ if [ "$got" != "$MODEL_SHA256" ]; then
   rm -f "$archive"
   exit 1
 fi
-tar -xzf "$archive" -C "$dir" --no-same-owner
+tar -xzf "$archive" -C "$dir"
 rm -f "$archive"
 n=0
 for m in "$dir"/*/; do
