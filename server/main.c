@@ -22,7 +22,7 @@ static void usage(FILE *f)
             "          [--target T] [--layer NAME] [--out OVERLAY.png] [--heatmap HEAT.png]\n"
             "          [--json OUT.json]   a heatmap of what the model used (see `explain`)\n"
             "  methods [--json]         the attribution methods and their parameters\n"
-            "  serve                    start the HTTP service (not built yet)\n"
+            "  serve [options]          the HTTP service (`xaid serve --help`, docs/api.md)\n"
             "  help                     this text\n");
 }
 
