@@ -141,7 +141,7 @@ http {{
       proxy_set_header X-Request-ID $request_id;
       proxy_connect_timeout 1s;
       proxy_read_timeout 35s;
-      proxy_next_upstream error timeout http_503 non_idempotent;
+      proxy_next_upstream {next_upstream};
       proxy_next_upstream_tries 3;
       proxy_buffers 16 64k;
     }}
@@ -151,7 +151,7 @@ http {{
 
 
 class Nginx:
-    def __init__(self, work, replicas):
+    def __init__(self, work, replicas, next_upstream):
         self.work = work
         self.port = free_port()
         os.makedirs(os.path.join(work, "tmp"), exist_ok=True)
@@ -164,7 +164,8 @@ class Nginx:
                             for r in replicas)
         conf = os.path.join(work, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(work=work, port=self.port, servers=servers, user=user))
+            f.write(NGINX_CONF.format(work=work, port=self.port, servers=servers, user=user,
+                                      next_upstream=next_upstream))
         self.proc = subprocess.Popen(["nginx", "-p", work, "-c", conf, "-e",
                                       os.path.join(work, "nginx-error.log")],
                                      stderr=subprocess.DEVNULL)
@@ -222,7 +223,7 @@ def run(args, work, n, seconds, faults):
             if time.monotonic() - t > 30:
                 raise RuntimeError("replicas not ready after 30 s")
             time.sleep(0.1)
-        nginx = Nginx(sub, replicas)
+        nginx = Nginx(sub, replicas, args.next_upstream)
         load = wrk(nginx.port, seconds, args.connections, args.method, sub)
         t0 = time.monotonic()
         hit = []
@@ -275,6 +276,8 @@ def main():
     ap.add_argument("--queue", type=int, default=16)
     ap.add_argument("--connections", type=int, default=6)
     ap.add_argument("--method", default="gradcam")
+    ap.add_argument("--next-upstream", default="error timeout http_503 non_idempotent",
+                    help="nginx's proxy_next_upstream (to show what fails without retries)")
     ap.add_argument("--json")
     ap.add_argument("--keep", help="keep logs in this folder")
     args = ap.parse_args()
