@@ -1,15 +1,15 @@
 #!/usr/bin/python3
 """scale_out.py - xaid replicas behind Debian's nginx, under a wrk load of explain calls.
 
-usage: scale_out.py --xaid BUILD/xaid [--seconds S] [--workers N] [--connections C]
-                    [--method M] [--json OUT.json]
+usage: scale_out.py --xaid BUILD/xaid [--seconds S] [--repeats R] [--workers N]
+                    [--connections C] [--method M] [--json OUT.json]
 
-Three runs, each with wrk POSTing the demo image to /v1/models/chest-demo/explain through
-nginx on loopback (tests/deploy/explain.lua tallies every answer by status and error code):
+Runs with wrk POSTing the demo image to /v1/models/chest-demo/explain through nginx on
+loopback (tests/deploy/explain.lua tallies every answer by status and error code):
 
-  1. one replica, S seconds: throughput;
-  2. three replicas, S seconds: throughput;
-  3. three replicas, max(S, 12) seconds: at 1/3 of the run one replica is sent SIGTERM
+  1. R times, alternately: one replica, then three replicas, S seconds each: throughput
+     (the medians are compared);
+  2. three replicas, max(S, 12) seconds: at 1/3 of the run one replica is sent SIGTERM
      (it must drain and exit 0), at 2/3 another is SIGKILLed.
 
 Every replica runs `xaid serve --workers N` (default 1: one CPU's worth, as a pod with a
@@ -34,6 +34,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -213,8 +214,7 @@ def parse_wrk(text):
 
 def run(args, work, n, seconds, faults):
     """n replicas behind nginx under wrk for `seconds`; faults: [(fraction, signal)]."""
-    sub = os.path.join(work, f"run-{n}-{'faults' if faults else 'clean'}")
-    os.makedirs(sub)
+    sub = tempfile.mkdtemp(dir=work, prefix=f"run-{n}-{'faults' if faults else 'clean'}-")
     replicas, nginx, fails = [], None, []
     try:
         replicas = [Replica(args.xaid, sub, i, args.workers, args.queue) for i in range(n)]
@@ -276,6 +276,7 @@ def main():
     ap.add_argument("--queue", type=int, default=16)
     ap.add_argument("--connections", type=int, default=6)
     ap.add_argument("--method", default="gradcam")
+    ap.add_argument("--repeats", type=int, default=1, help="clean runs of each size")
     ap.add_argument("--next-upstream", default="error timeout http_503 non_idempotent",
                     help="nginx's proxy_next_upstream (to show what fails without retries)")
     ap.add_argument("--json")
@@ -290,22 +291,30 @@ def main():
     os.makedirs(work, exist_ok=True)
     results, failures = {}, []
     seconds = int(args.seconds)
-    plan = [("1 replica", 1, seconds, []), ("3 replicas", 3, seconds, []),
-            ("3 replicas, SIGTERM + SIGKILL", 3, max(seconds, 12),
-             [(1 / 3, signal.SIGTERM), (2 / 3, signal.SIGKILL)])]
+    # Clean runs alternate one and three replicas, so that both see the same background load
+    # on a shared machine; the throughputs compared are the medians.
+    plan = [(f"{n} replica{'s' if n > 1 else ''} #{k + 1}", n, seconds, [])
+            for k in range(args.repeats) for n in (1, 3)]
+    plan.append(("3 replicas, SIGTERM + SIGKILL", 3, max(seconds, 12),
+                 [(1 / 3, signal.SIGTERM), (2 / 3, signal.SIGKILL)]))
     log(f"{args.connections} connections, {args.workers} worker(s) per replica, method "
-        f"{args.method}, {os.cpu_count()} CPUs")
+        f"{args.method}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    rps = {1: [], 3: []}
     for name, n, secs, faults in plan:
         log(f"{name}, {secs} s")
         res, fails = run(args, work, n, secs, faults)
+        res["loadavg"] = os.getloadavg()[0]
         results[name] = {k: v for k, v in res.items() if k != "text"}
         log(f"  {res['ok']} x 200 in {res['seconds']:.1f} s = {res['rps']:.1f} req/s, p50 "
             f"{res['p50_ms']} ms, p99 {res['p99_ms']} ms; answers {res['status']}; per replica "
-            f"{res['per_replica']}")
+            f"{res['per_replica']}; load average {res['loadavg']:.1f}")
+        if not faults:
+            rps[n].append(res["rps"])
         failures += [f"{name}: {f}" for f in fails]
-    one, three = results["1 replica"]["rps"], results["3 replicas"]["rps"]
+    one, three = statistics.median(rps[1]), statistics.median(rps[3])
     ratio = three / one if one else 0
-    log(f"throughput: 3 replicas / 1 replica = {three:.1f} / {one:.1f} = {ratio:.2f}")
+    log(f"throughput (median of {args.repeats}): 3 replicas / 1 replica = {three:.1f} / "
+        f"{one:.1f} = {ratio:.2f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"results": results, "ratio": ratio, "args": vars(args),
@@ -314,8 +323,8 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     for f in failures:
         print("FAIL:", f)
-    print(f"{3 - len({f.split(':')[0] for f in failures})} passed, "
-          f"{len({f.split(':')[0] for f in failures})} failed")
+    failed = len({f.split(":")[0] for f in failures})
+    print(f"{len(plan) - failed} passed, {failed} failed")
     return 1 if failures else 0
 
 
