@@ -18,13 +18,15 @@ to them alive, and on a connection error, a timeout or a 503 passes the request 
 replica (proxy_next_upstream, at most 3 tries; explain has no side effect, so a request that
 died with a killed replica may be retried: non_idempotent). nginx open source has no active
 health checks: a replica counts as out when its connections fail (max_fails=1,
-fail_timeout=2s). That covers readiness here because a draining xaid closes its listener at
-SIGTERM and answers 503 not_ready on the connections still open; before the load starts the
-script waits for every replica's /readyz.
+fail_timeout=2s). That stands in for readiness because a draining xaid closes its listener at
+SIGTERM, answers the requests already begun with Connection: close and closes its idle
+connections when it stops; before the load starts the script waits for every replica's
+/readyz.
 
 Passes when every answer of every run is a 200 or a deliberate 503 (overloaded: a full
-queue, with Retry-After; not_ready: draining), wrk saw no socket error, the SIGTERMed replica
-exited 0, and both replicas that stayed up answered. Prints (and with --json writes) the
+queue, with Retry-After; not_ready: not ready or draining), wrk saw no socket error, the
+SIGTERMed replica exited 0, the replica left standing kept answering, and every replica of
+the faulted run served requests. Prints (and with --json writes) the
 throughputs and latencies; docs/performance.md records a full run.
 """
 import argparse
