@@ -261,6 +261,9 @@ def run(args, work, n, seconds, faults):
                     fails.append(f"the SIGTERMed replica exited {rc}:\n"
                                  + open(r.err_path).read()[-2000:])
         res["per_replica"] = [r.served() for r in replicas]
+        nginx.stop()  # flushes its access log: requests that needed more than one replica
+        log_lines = open(os.path.join(sub, "nginx-access.log")).read().splitlines()
+        res["retried"] = sum("," in ln.split(" ", 2)[-1] for ln in log_lines)
         bad = {k: v for k, v in res["status"].items() if k not in DELIBERATE}
         if bad:
             fails.append(f"answers other than 200 or a deliberate 503: {bad}")
@@ -324,15 +327,18 @@ def main():
         cost = res.get("xaid_cpu_ms_per_request")
         log(f"  {res['ok']} x 200 in {res['seconds']:.1f} s = {res['rps']:.1f} req/s, p50 "
             f"{res['p50_ms']} ms, p99 {res['p99_ms']} ms; answers {res['status']}; per replica "
-            f"{res['per_replica']}" + (f"; xaid CPU {cost:.1f} ms per request" if cost else "")
+            f"{res['per_replica']}, {res['retried']} retried on another replica"
+            + (f"; xaid CPU {cost:.1f} ms per request" if cost else "")
             + f"; load average {res['loadavg']:.1f}")
         if not faults:
             rps[n].append(res["rps"])
         failures += [f"{name}: {f}" for f in fails]
-    one, three = statistics.median(rps[1]), statistics.median(rps[3])
-    ratio = three / one if one else 0
-    log(f"throughput (median of {args.repeats}): 3 replicas / 1 replica = {three:.1f} / "
-        f"{one:.1f} = {ratio:.2f}")
+    ratio = 0
+    if args.repeats:
+        one, three = statistics.median(rps[1]), statistics.median(rps[3])
+        ratio = three / one if one else 0
+        log(f"throughput (median of {args.repeats}): 3 replicas / 1 replica = {three:.1f} / "
+            f"{one:.1f} = {ratio:.2f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"results": results, "ratio": ratio, "args": vars(args),
