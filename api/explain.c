@@ -167,10 +167,11 @@ xai_status api_explain(const struct api_model *m, xai_session *s, const struct a
     double t2 = now_ms();
     if (!st) st = map_back(in, out, err);
     if (!st) st = render(in, o, out, err);
-    out->ms_forward = t1 - t0;
-    out->ms_explain = t2 - t1;
-    out->ms_encode = now_ms() - t2;
-    if (st) api_explanation_reset(out);
+    double forward = t1 - t0, explain = t2 - t1, encode = now_ms() - t2;
+    if (st) api_explanation_reset(out); /* the timings stay, for logs of failed requests */
+    out->ms_forward = forward;
+    out->ms_explain = explain;
+    out->ms_encode = encode;
     return st;
 }
 

@@ -58,7 +58,7 @@ struct api_explanation {
 
 /* Runs in->tensor through s (a session of m->engine): prediction, method, map back, renders.
  * Errors: INVALID_ARGUMENT (layer or target), UNSUPPORTED (the method does not fit the model),
- * NO_MEMORY, and whatever the method reports. out is empty on failure. */
+ * NO_MEMORY, and whatever the method reports. out is empty on failure but for the timings. */
 xai_status api_explain(const struct api_model *m, xai_session *s, const struct api_input *in,
                        const struct api_explain_opts *o, struct api_explanation *out,
                        struct xai_err *err);

@@ -243,6 +243,7 @@ static xai_status prepare_job(struct srv_req *r, struct xai_err *err)
     const struct api_model *m = r->srv->repo->models[r->model];
     xai_status st = srv_input_parse(r->enc, r->boundary, r->body.data, r->body.len, &r->input, err);
     if (st) return st;
+    if (r->enc == SRV_ENC_JSON) srv_body_reset(&r->body); /* the image was decoded out of it */
     struct query_ctx q = {&r->input.args, XAI_OK, err};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
     if (q.st) return q.st;

@@ -14,13 +14,14 @@
  * (504): in the queue by the watchdog, while running by the session's deadline, which the engine
  * checks between nodes.
  *
- * DRAIN. SIGTERM or SIGINT (caught by a handler that writes to a self-pipe: the only global
- * state) turns /readyz to 503, closes the listening socket (MHD_quiesce_daemon), lets every
- * request already begun finish (each answer then closes its connection), stops the daemon and
- * the workers, and exits 0.
+ * DRAIN. SIGTERM or SIGINT (blocked in every thread of ours and taken by the main thread; a
+ * self-pipe for the threads libraries start) turns /readyz to 503, closes the listening socket
+ * (MHD_quiesce_daemon), lets every request already begun finish (each answer then closes its
+ * connection), stops the daemon and the workers, and exits 0.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,38 +34,66 @@
 #include "srv_log.h"
 #include "srv_server.h"
 
-static int signal_pipe[2] = {-1, -1}; /* written by the signal handler, read by srv_serve */
+/* SIGTERM and SIGINT are blocked in the main thread before any thread starts, so every thread
+ * of ours inherits the block and the main thread takes them with sigtimedwait. A thread a library
+ * started before main (OpenBLAS's) may still receive them: the handler then writes the signal to
+ * a self-pipe, which the main thread also watches. These two descriptors are the only global. */
+static int signal_pipe[2] = {-1, -1};
 
 static void on_signal(int sig)
 {
     int saved = errno;
     char c = (char)sig;
-    if (write(signal_pipe[1], &c, 1) < 0) { /* nothing to do: a signal is already pending */
+    if (write(signal_pipe[1], &c, 1) < 0) { /* full: a signal is already pending */
     }
     errno = saved;
+}
+
+static void term_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
 }
 
 static int install_signals(void)
 {
     if (pipe(signal_pipe)) return -1;
-    for (int i = 0; i < 2; i++) fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
-    fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
+    for (int i = 0; i < 2; i++) {
+        fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
+        fcntl(signal_pipe[i], F_SETFL, O_NONBLOCK);
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL)) return -1;
+    sigset_t term;
+    term_set(&term);
+    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL) ||
+        pthread_sigmask(SIG_BLOCK, &term, NULL))
+        return -1;
     signal(SIGPIPE, SIG_IGN);
     return 0;
 }
 
 static int wait_signal(void)
 {
-    char c = 0;
-    while (read(signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
+    sigset_t term;
+    term_set(&term);
+    for (;;) {
+        struct timespec tick = {0, 200 * 1000 * 1000};
+        int sig = sigtimedwait(&term, NULL, &tick);
+        char c;
+        if (sig > 0) return sig;
+        if (read(signal_pipe[0], &c, 1) == 1) return c;
     }
-    return c;
+}
+
+static void close_signals(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (signal_pipe[i] >= 0) close(signal_pipe[i]);
 }
 
 /* ---- the answers made once ---- */
@@ -198,6 +227,7 @@ int srv_serve(int argc, char **argv)
         fprintf(stderr, "xaid serve: %s (%s)\n", st ? err.msg : "cannot install signal handlers",
                 xai_status_code(st));
         release(s);
+        close_signals();
         return 1;
     }
     atomic_store(&s->ready, true);
@@ -206,6 +236,7 @@ int srv_serve(int argc, char **argv)
     srv_logf(s->cfg.log_level, SRV_LOG_INFO, "signal %d: draining", sig);
     drain(s);
     release(s);
+    close_signals();
     srv_logf(SRV_LOG_INFO, SRV_LOG_INFO, "stopped");
     return 0;
 }
