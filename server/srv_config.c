@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,28 +166,85 @@ int srv_cpu_max_parse(const char *text)
     return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-/* The smallest cpu.max limit from this process's cgroup (v2) up to the root; 0: none. */
-static int cgroup_cpus(void)
+/* The CPU limit at one cgroup directory: cgroup v2 `cpu.max` ("QUOTA PERIOD" or "max PERIOD"),
+ * or cgroup v1 `cpu.cfs_quota_us` (-1: none) and `cpu.cfs_period_us`; 0 when there is none. */
+static int read_first_line(const char *path, char *text, size_t n)
 {
-    char line[4096] = "", path[4200];
-    FILE *f = fopen("/proc/self/cgroup", "r");
-    while (f && fgets(line, sizeof line, f) && strncmp(line, "0::", 3)) line[0] = '\0';
+    FILE *f = fopen(path, "r");
+    int ok = f && fgets(text, (int)n, f);
     if (f) fclose(f);
-    if (strncmp(line, "0::", 3)) return 0;
-    line[strcspn(line, "\n")] = '\0';
+    if (ok) text[strcspn(text, "\n")] = '\0';
+    return ok;
+}
+
+static int limit_at(const char *dir, bool v1)
+{
+    char path[4400], text[128], quota[64], period[64];
+    if (!v1) {
+        snprintf(path, sizeof path, "%s/cpu.max", dir);
+        return read_first_line(path, text, sizeof text) ? srv_cpu_max_parse(text) : 0;
+    }
+    snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
+    if (!read_first_line(path, quota, sizeof quota)) return 0;
+    snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
+    if (!read_first_line(path, period, sizeof period)) return 0;
+    snprintf(text, sizeof text, "%s %s", quota, period);
+    return srv_cpu_max_parse(text); /* "-1 100000" parses as no limit */
+}
+
+/* This process's cgroup path for the v2 hierarchy ("0::/path") or, for v1, the hierarchy whose
+ * controller list holds "cpu" ("4:cpu,cpuacct:/path"); false when there is none. */
+static bool cgroup_path(bool v1, char *out, size_t n)
+{
+    char line[4096];
+    bool found = false;
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    while (!found && f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2) continue;
+        *c2 = '\0';
+        const char *ctl = c1 + 1;
+        if (!v1)
+            found = !strncmp(line, "0", 1) && c1 == line + 1 && !*ctl;
+        else
+            for (char *t = strtok(c1 + 1, ","); t && !found; t = strtok(NULL, ","))
+                found = !strcmp(t, "cpu");
+        if (found) snprintf(out, n, "%s", c2 + 1);
+    }
+    if (f) fclose(f);
+    return found;
+}
+
+/* The smallest CPU limit from this process's cgroup up to the root of its hierarchy (v2, else
+ * v1 under /sys/fs/cgroup/cpu); 0: none. Inside a container the cgroup namespace makes the path
+ * "/", and the mount shows the container's own limit. */
+static int cgroup_cpus_in(bool v1)
+{
+    char cg[4096], dir[4300];
+    if (!cgroup_path(v1, cg, sizeof cg)) return 0;
     int best = 0;
-    for (char *cg = line + 3;;) {
-        snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", strcmp(cg, "/") ? cg : "");
-        char text[128];
-        FILE *m = fopen(path, "r");
-        int n = m && fgets(text, sizeof text, m) ? srv_cpu_max_parse(text) : 0;
-        if (m) fclose(m);
+    for (;;) {
+        snprintf(dir, sizeof dir, "%s%s", v1 ? "/sys/fs/cgroup/cpu" : "/sys/fs/cgroup",
+                 strcmp(cg, "/") ? cg : "");
+        int n = limit_at(dir, v1);
         if (n > 0 && (!best || n < best)) best = n;
         char *slash = strrchr(cg, '/');
-        if (!slash || slash == cg) break;
-        *slash = '\0';
+        if (!slash) break;
+        if (slash == cg) {
+            if (!cg[1]) break;
+            cg[1] = '\0';
+        } else {
+            *slash = '\0';
+        }
     }
     return best;
+}
+
+static int cgroup_cpus(void)
+{
+    int n = cgroup_cpus_in(false);
+    return n > 0 ? n : cgroup_cpus_in(true);
 }
 
 int srv_cpus_available(void)
