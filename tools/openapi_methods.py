@@ -4,7 +4,7 @@
 usage: tools/openapi_methods.py --xaid build/xaid [--spec openapi.yaml] (--check | --write)
 
 The method table lives in the C code (core/methods/, printed by `xaid methods --json`, served
-by GET /v1/methods). openapi.yaml carries it in three generated blocks, each between a
+by GET /v1/methods). openapi.yaml carries it in four generated blocks, each between a
 "# >>> generated NAME" and a "# <<< generated NAME" comment line:
 
   schemas        MethodName (the enum of method names), Params_<method> (each method's
@@ -14,7 +14,8 @@ by GET /v1/methods). openapi.yaml carries it in three generated blocks, each bet
                  explanation.params to its method);
   parameters     mp_<name>: the query parameter of every method parameter name, its range the
                  union over the methods that take it;
-  explain-query  the explain operation's references to those query parameters.
+  explain-query  the explain operation's references to those query parameters;
+  report-query   the same references in the report operation (it takes explain's parameters).
 
 --check compares the parsed spec with what the table gives (as data, so formatting is free) and
 also validates `xaid methods --json` against the spec's Method schema; it exits 1 naming every
@@ -27,7 +28,7 @@ import sys
 
 import yaml
 
-BLOCKS = ("schemas", "parameters", "explain-query")
+BLOCKS = ("schemas", "parameters", "explain-query", "report-query")
 
 
 def load_methods(xaid):
@@ -74,7 +75,7 @@ def by_name(methods):
 
 
 def generate(methods):
-    """The three blocks as data: {block: (dict or list)}."""
+    """The blocks as data: {block: (dict or list)}."""
     schemas = {"MethodName": {"type": "string", "enum": [m["name"] for m in methods]}}
     for m in methods:
         schemas["Params_" + m["name"]] = {
@@ -118,11 +119,19 @@ def generate(methods):
             "schema": union_schema(name, defs),
         }
     query = [{"$ref": "#/components/parameters/mp_" + name} for name in union]
-    return {"schemas": schemas, "parameters": parameters, "explain-query": query}
+    return {"schemas": schemas, "parameters": parameters, "explain-query": query,
+            "report-query": list(query)}
+
+
+def query_refs(spec, path):
+    """The method-parameter references of the POST operation at path."""
+    op = spec["paths"][path]["post"]
+    return [p for p in op["parameters"]
+            if p.get("$ref", "").startswith("#/components/parameters/mp_")]
 
 
 def spec_blocks(spec):
-    """The same three blocks as the spec holds them."""
+    """The same blocks as the spec holds them."""
     comp = spec["components"]
     gen_schema_keys = [
         k
@@ -130,13 +139,11 @@ def spec_blocks(spec):
         if k.startswith("Params_")
         or k in ("MethodName", "MethodParameterValues", "ExplanationParamsByMethod")
     ]
-    op = spec["paths"]["/v1/models/{model}/explain"]["post"]
     return {
         "schemas": {k: comp["schemas"][k] for k in gen_schema_keys},
         "parameters": {k: v for k, v in comp["parameters"].items() if k.startswith("mp_")},
-        "explain-query": [
-            p for p in op["parameters"] if p.get("$ref", "").startswith("#/components/parameters/mp_")
-        ],
+        "explain-query": query_refs(spec, "/v1/models/{model}/explain"),
+        "report-query": query_refs(spec, "/v1/models/{model}/report"),
     }
 
 

@@ -10,10 +10,11 @@ import tempfile
 import unittest
 
 from xaidtest import (MODEL, MODELS, Server, check_map, contract, curl, decode_raw, example,
-                      main, method_table, request_args)
+                      main, method_table, percentile, request_args)
 
 EXPLAIN = "/v1/models/{model}/explain"
 PREDICT = "/v1/models/{model}/predict"
+OUTPUTS = {"raw", "overlay_png", "heatmap_png", "colorbar_png"}
 ORIGIN = "https://viewer.example.org"
 OTHER_ORIGIN = "https://evil.example.com"
 
@@ -187,7 +188,7 @@ class Encodings(unittest.TestCase):
                        "POST", 200)
         e = body["explanation"]
         self.assertEqual(e["params"]["samples"], 3)
-        self.assertEqual(set(e) & {"raw", "overlay_png", "heatmap_png"}, {"raw"})
+        self.assertEqual(set(e) & OUTPUTS, {"raw"})
         self.assertEqual(body["target"]["index"], 2)
 
     def test_defaults(self):
@@ -195,7 +196,7 @@ class Encodings(unittest.TestCase):
         e = body["explanation"]
         self.assertEqual(e["method"], "gradcam")
         self.assertEqual(body["target"]["index"], body["prediction"]["index"])
-        self.assertEqual(set(e) & {"raw", "overlay_png", "heatmap_png"}, {"raw", "overlay_png"})
+        self.assertEqual(set(e) & OUTPUTS, {"raw", "overlay_png"})
         info = C.check(get("/v1/models/" + MODEL), "/v1/models/{model}", "GET", 200)
         self.assertEqual(e["layer"], info["cam_layer"])
         self.assertEqual(e["colormap"], "jet")
@@ -212,6 +213,74 @@ class Encodings(unittest.TestCase):
         self.assertEqual(e["layer"], layer)
         f = e["metrics"]["faithfulness"]
         self.assertEqual(len(f["deletion"]), len(f["fractions"]))
+
+
+class ColourScale(unittest.TestCase):
+    """display_range and colorbar_png. On an image of the model's own size (128 x 128) the raw
+    map is the model-grid map the server takes its statistics from, so display_range must be
+    exactly [P2, P98] of the raw values (signed maps: [-P98, P98] of their magnitudes)."""
+
+    @classmethod
+    def setUpClass(cls):
+        from PIL import Image
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.image = os.path.join(cls.tmp.name, "model-size.png")
+        Image.open(example("nodule-2.png")).convert("L").resize((128, 128)).save(cls.image)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_display_range_is_the_percentiles(self):
+        cases = (({"method": "saliency"}, "jet"),
+                 ({"method": "gradient_x_input"}, "bwr"),
+                 ({"method": "gradcam", "colormap": "viridis"}, "viridis"),
+                 ({"method": "lrp", "colormap": "gray"}, "gray"),
+                 ({"method": "smoothgrad", "samples": 2, "colormap": "inferno"}, "inferno"),
+                 ({"method": "integrated_gradients", "steps": 4, "colormap": "turbo"}, "turbo"))
+        signs = set()
+        for params, colormap in cases:
+            with self.subTest(**params):
+                body = C.check(post("explain", self.image,
+                                    dict(params, outputs="raw,colorbar_png")), EXPLAIN, "POST",
+                               200)
+                e = body["explanation"]
+                self.assertEqual((e["width"], e["height"]), (128, 128))
+                self.assertEqual(e["colormap"], colormap)
+                self.assertEqual(set(e) & OUTPUTS, {"raw", "colorbar_png"})
+                values = check_map(self, e)  # checks the colour bar's ends too
+                for got, w in zip(e["range"], (min(values), max(values))):
+                    self.assertAlmostEqual(got, w, delta=1e-6 * max(1e-6, abs(w)))
+                if e["signed"]:
+                    r = percentile([abs(v) for v in values], 98)
+                    want = [-r, r]
+                else:
+                    want = [percentile(values, 2), percentile(values, 98)]
+                for got, w in zip(e["display_range"], want):
+                    self.assertAlmostEqual(got, w, delta=1e-5 * max(1e-6, abs(w)))
+                self.assertLess(e["display_range"][0], e["display_range"][1])
+                signs.add(e["signed"])
+        self.assertEqual(signs, {False, True})
+
+    def test_colorbar_is_the_colormap_alone(self):
+        """The same colormap gives the same colour bar whatever the image and method; only
+        colorbar_png asked for: no map, no pictures, the display range still there."""
+        bars = {}
+        for image, params in (("nodule-2.png", {"method": "gradcam"}),
+                              ("clear-1.png", {"method": "saliency"}),
+                              ("opacity-2.jpg", {"method": "gradient_x_input",
+                                                 "colormap": "jet"}),
+                              ("nodule-3.png", {"method": "gradcam", "colormap": "bwr"})):
+            with self.subTest(image=image, **params):
+                body = C.check(post("explain", example(image),
+                                    dict(params, outputs=["colorbar_png"]), "json"), EXPLAIN,
+                               "POST", 200)
+                e = body["explanation"]
+                self.assertEqual(set(e) & OUTPUTS, {"colorbar_png"})
+                check_map(self, e)
+                bars.setdefault(e["colormap"], set()).add(e["colorbar_png"])
+        self.assertEqual({k: len(v) for k, v in bars.items()}, {"jet": 1, "bwr": 1})
+        self.assertNotEqual(bars["jet"], bars["bwr"])
 
 
 class EveryMethod(unittest.TestCase):

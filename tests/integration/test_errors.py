@@ -14,6 +14,7 @@ from xaidtest import MODEL, MODELS, Server, contract, curl, example, main, reque
 
 EXPLAIN = "/v1/models/{model}/explain"
 PREDICT = "/v1/models/{model}/predict"
+REPORT = "/v1/models/{model}/report"
 MAX_BODY = 400000
 NOHEAD = "chest-nohead"
 TOKEN_A = "tok-A-9f8e7d6c5b4a"
@@ -154,8 +155,9 @@ class BadRequest(unittest.TestCase):
 
 class NotFound(unittest.TestCase):
     def test_unknown_route(self):
-        for path in ("/", "/v2/models", "/v1/model", "/v1/models/%s/explainx" % MODEL,
-                     "/v1/models/%s/explain/more" % MODEL, "/healthz/x"):
+        for path in ("/index.html", "/v2/models", "/v1/model", "/v1/models/%s/explainx" % MODEL,
+                     "/v1/models/%s/explain/more" % MODEL, "/healthz/x",
+                     "/v1/models/%s/report/x" % MODEL, "/v1/models/%s/reports" % MODEL):
             with self.subTest(path=path):
                 r = curl(SERVER.url(path))
                 self.assertEqual(r.status, 404, r)
@@ -166,7 +168,7 @@ class NotFound(unittest.TestCase):
     def test_unknown_model(self):
         C.check_error(curl(SERVER.url("/v1/models/nope")), "/v1/models/{model}", "GET", 404,
                       "not_found")
-        for route, path in (("explain", EXPLAIN), ("predict", PREDICT)):
+        for route, path in (("explain", EXPLAIN), ("predict", PREDICT), ("report", REPORT)):
             C.check_error(post(route, example("clear-1.png"), model="nope"), path, "POST", 404,
                           "not_found")
 
@@ -186,6 +188,10 @@ class MethodNotAllowed(unittest.TestCase):
     def test_wrong_method(self):
         cases = [("/v1/models/%s/explain" % MODEL, EXPLAIN, "GET", "POST"),
                  ("/v1/models/%s/predict" % MODEL, PREDICT, "PUT", "POST"),
+                 ("/v1/models/%s/report" % MODEL, REPORT, "GET", "POST"),
+                 ("/", "/", "POST", "GET"),
+                 ("/viewer.js", "/viewer.js", "OPTIONS", "GET"),
+                 ("/viewer.css", "/viewer.css", "DELETE", "GET"),
                  ("/v1/models", "/v1/models", "POST", "GET"),
                  ("/v1/models/" + MODEL, "/v1/models/{model}", "DELETE", "GET"),
                  ("/v1/methods", "/v1/methods", "PATCH", "GET"),
@@ -199,6 +205,62 @@ class MethodNotAllowed(unittest.TestCase):
                 allow = {m.strip() for m in r.header("allow").split(",")}
                 self.assertIn(allowed, allow)
                 self.assertNotIn(verb, allow)
+
+
+class Report(unittest.TestCase):
+    """The report's errors are explain's, as JSON whatever Accept asks for."""
+    ACCEPTS = ((), ("-H", "Accept: text/html"), ("-H", "Accept: application/json"))
+
+    def expect(self, resp, status, code, *words):
+        err = C.check_error(resp, REPORT, "POST", status, code)
+        for w in words:
+            self.assertIn(w, err["message"])
+        self.assertIsNone(resp.header("content-security-policy"))
+        return err
+
+    def test_bad_and_unknown_parameters(self):
+        cases = [({"method": "integrated_gradients", "steps": 1000}, "steps"),
+                 ({"opacity": 2}, "opacity"),
+                 ({"colormap": "rainbow"}, "colormap"),
+                 ({"outputs": "overlay_png,pdf"}, "outputs"),  # ignored, but still checked
+                 ({"bogus_knob": 1}, "bogus_knob"),
+                 ({"steps": 5}, "steps")]  # not a parameter of the default guided_gradcam
+        for i, (params, name) in enumerate(cases):
+            enc = ("raw", "json", "multipart")[i % 3]
+            accept = self.ACCEPTS[i % 3]
+            with self.subTest(params=params, encoding=enc, accept=accept):
+                self.expect(post("report", example("clear-1.png"), params, enc, extra=accept),
+                            400, "invalid_argument", name)
+        for body, ctype in ((b"", "image/png"), (b"{not json", "application/json"),
+                            (b'{"method": "gradcam"}', "application/json")):
+            with self.subTest(body=body):
+                self.expect(post_bytes("report", body, ctype, extra=self.ACCEPTS[1]), 400,
+                            "invalid_argument")
+
+    def test_not_found(self):
+        for params, word in (({"method": "shap"}, "method"), ({"target": "pneumothorax"},
+                                                              "target"),
+                             ({"layer": "/no/such/tensor"}, "layer")):
+            with self.subTest(params=params):
+                self.expect(post("report", example("clear-1.png"), params,
+                                 extra=self.ACCEPTS[1]), 404, "not_found", word)
+        self.expect(post("report", example("clear-1.png"), model="nope"), 404, "not_found")
+
+    def test_media_size_and_image(self):
+        png = read("clear-1.png")
+        self.expect(post_bytes("report", png, "text/plain"), 415, "unsupported_media_type")
+        self.expect(post_bytes("report", png[:2000], "image/png", extra=self.ACCEPTS[1]), 422,
+                    "bad_image")
+        self.expect(post_bytes("report", read("opacity-1.png") + bytes(MAX_BODY), "image/png"),
+                    413, "too_large")
+        self.expect(post_bytes("report", huge_png(40000, 40000), "image/png"), 413, "too_large")
+
+    def test_method_that_does_not_fit_the_model(self):
+        self.expect(post("report", example("clear-1.png"), {"method": "cam"}, model=NOHEAD,
+                         extra=self.ACCEPTS[1]), 422, "unsupported", "cam")
+        # guided grad-CAM and grad-CAM need no GAP head
+        r = post("report", example("clear-1.png"), model=NOHEAD)
+        C.check(r, REPORT, "POST", 200)
 
 
 class Limits(unittest.TestCase):
@@ -307,9 +369,22 @@ class Auth(unittest.TestCase):
         C.check_error(r, PREDICT, "POST", 401, "unauthorized")
 
     def test_open_routes(self):
-        for path in ("/healthz", "/readyz", "/metrics"):
+        for path in ("/healthz", "/readyz", "/metrics", "/", "/viewer.js", "/viewer.css"):
             r = self.get(path)
             C.check(r, path, "GET", 200)
+            r = self.get(path, "-H", "Authorization: Bearer not-a-token-of-this-server")
+            C.check(r, path, "GET", 200)
+
+    def test_report_needs_a_token(self):
+        r = post("report", example("nodule-1.png"), {"method": "gradcam"}, server=self.server)
+        C.check_error(r, REPORT, "POST", 401, "unauthorized")
+        self.assertTrue(r.header("www-authenticate").startswith("Bearer"))
+        r = post("report", example("nodule-1.png"), {"method": "gradcam"}, server=self.server,
+                 extra=("-H", "Authorization: Bearer " + TOKEN_A + "x"))
+        C.check_error(r, REPORT, "POST", 403, "forbidden")
+        r = post("report", example("nodule-1.png"), {"method": "gradcam"}, server=self.server,
+                 extra=("-H", "Authorization: Bearer " + TOKEN_A))
+        self.assertTrue(C.check(r, REPORT, "POST", 200).startswith("<!DOCTYPE html>"))
 
     def test_no_auth_without_tokens(self):
         C.check(curl(SERVER.url("/v1/models")), "/v1/models", "GET", 200)

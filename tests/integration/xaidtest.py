@@ -427,10 +427,67 @@ def contract():
     return CONTRACT
 
 
+def percentile(values, p):
+    """The p-th percentile of values, interpolating linearly between order statistics (numpy's
+    default, as the server computes display_range)."""
+    v = sorted(values)
+    rank = p / 100.0 * (len(v) - 1)
+    lo = int(math.floor(rank))
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (rank - lo)
+
+
+def png_pixels(b64):
+    """A base64 PNG as a PIL image in RGB (PIL from Debian's python3-pil)."""
+    import io
+    from PIL import Image
+    return Image.open(io.BytesIO(base64.b64decode(b64, validate=True))).convert("RGB")
+
+
+def check_display_range(tc, expl):
+    """display_range against range: [P2, P98] of the model-grid map lies within its
+    [min, max]; a signed map's is symmetric about 0, within max |value|."""
+    lo, hi = expl["range"]
+    dlo, dhi = expl["display_range"]
+    tc.assertLessEqual(dlo, dhi)
+    tol = 1e-5 * max(1.0, abs(lo), abs(hi))
+    if expl["signed"]:
+        tc.assertAlmostEqual(dlo, -dhi, delta=tol)
+        tc.assertGreaterEqual(dhi, 0)
+        tc.assertLessEqual(dhi, max(abs(lo), abs(hi)) + tol)
+    else:
+        tc.assertGreaterEqual(dlo, lo - tol)
+        tc.assertLessEqual(dhi, hi + tol)
+
+
+def check_colorbar(tc, b64, colormap):
+    """colorbar_png: 256 x 16, the colormap's low end on the left and its high end on the
+    right (checked by the end colours of jet, bwr, gray, viridis, inferno, turbo)."""
+    tc.assertEqual(png_size(b64), (256, 16))
+    img = png_pixels(b64)
+    left, right = img.getpixel((0, 8)), img.getpixel((255, 8))
+    for x in range(0, 256, 17):  # every row of a column is the same colour
+        tc.assertEqual(img.getpixel((x, 0)), img.getpixel((x, 15)), x)
+    if colormap == "gray":
+        tc.assertLess(sum(left), 30)
+        tc.assertGreater(min(right), 240)
+    elif colormap in ("jet", "bwr", "turbo"):  # blue (turbo: dark blue-violet) to red
+        tc.assertGreater(left[2], left[0] + (5 if colormap == "turbo" else 60), left)
+        tc.assertGreater(right[0], right[2] + 60, right)
+    else:  # viridis, inferno: dark to bright
+        tc.assertLess(sum(left), sum(right) - 200, (left, right))
+    if colormap == "bwr":  # white in the middle
+        tc.assertGreater(min(img.getpixel((128, 8))), 230)
+
+
 def check_map(tc, expl):
     """The explanation's raw map: declared shape = [height, width], finite values within the
-    declared range (or 0 where the model saw nothing), PNGs of the image's size."""
+    declared range (or 0 where the model saw nothing), a display range within the range, PNGs
+    of the image's size, the colour bar of its colormap."""
     w, h = expl["width"], expl["height"]
+    check_display_range(tc, expl)
+    if "colorbar_png" in expl:
+        check_colorbar(tc, expl["colorbar_png"], expl["colormap"])
     if "raw" in expl:
         tc.assertEqual(expl["raw"]["shape"], [h, w])
         values = decode_raw(expl["raw"])
