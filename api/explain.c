@@ -80,7 +80,10 @@ static void make_req(const struct api_model *m, xai_session *s, const struct api
                                     m->classifier.present ? m->classifier.bias : -1,
                                     m->task == API_TASK_MULTILABEL,
                                     0.f,
-                                    0.f};
+                                    0.f,
+                                    m->recon_value,
+                                    m->attention_values,
+                                    m->n_attention};
     input_range(&m->pre, &mm->input_lo, &mm->input_hi);
     *req = (struct xai_method_req){
         mm,         s,          &in->tensor, out->target,

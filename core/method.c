@@ -87,6 +87,7 @@ xai_status xai_method_param_check(const struct xai_method_def *m, int idx, doubl
 void xai_method_result_reset(struct xai_method_result *r)
 {
     free(r->map);
+    free(r->classes);
     memset(r, 0, sizeof *r);
 }
 

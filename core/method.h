@@ -47,13 +47,17 @@ struct xai_param_values {
 /* What a method may need beyond the graph, from the model repository. */
 struct xai_method_model {
     const xai_model *model;
-    int output;      /* value index of the logits [N, classes] */
-    int cam_layer;   /* default layer for CAM-type methods (4-D value), or -1 */
-    int head_weight; /* GAP -> linear head: weight constant [classes, channels], or -1 */
-    int head_bias;   /* its bias constant [classes], or -1 */
-    bool multilabel; /* sigmoid outputs instead of softmax */
-    float input_lo;  /* range of the model's input values after normalisation, */
-    float input_hi;  /* e.g. for SmoothGrad's noise level and baselines */
+    int output;           /* value index of the logits [N, classes] */
+    int cam_layer;        /* default layer for CAM-type methods (4-D value), or -1 */
+    int head_weight;      /* GAP -> linear head: weight constant [classes, channels], or -1 */
+    int head_bias;        /* its bias constant [classes], or -1 */
+    bool multilabel;      /* sigmoid outputs instead of softmax */
+    float input_lo;       /* range of the model's input values after normalisation, */
+    float input_hi;       /* e.g. for SmoothGrad's noise level and baselines */
+    int reconstruction;   /* value index of an output shaped like the input (an autoencoder's
+                             reconstruction), or -1 */
+    const int *attention; /* value indices of attention-map outputs */
+    int n_attention;
 };
 
 enum xai_method_needs {
@@ -82,6 +86,7 @@ struct xai_method_result {
     float *map; /* height * width, row-major, malloc'd */
     int height, width;
     bool signed_map;
+    int32_t *classes; /* NULL, or a class index per pixel of map (-1: none), malloc'd */
     int n_metrics;
     struct {
         const char *name;

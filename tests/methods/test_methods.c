@@ -180,15 +180,23 @@ static int run_case(const char *dir, json_t *c)
     for (int64_t i = 0; i < hw; i++) in.seg[i] = (int32_t)in.segf[i];
     x.data = in.x;
     const xai_model *m = l->m;
+    int attention[8], n_att = 0;
+    json_t *att = json_object_get(c, "attention");
+    for (size_t i = 0; i < json_array_size(att) && n_att < 8; i++)
+        attention[n_att++] = xai_model_find(m, json_string_value(json_array_get(att, i)));
+    const char *oname = json_string_value(json_object_get(c, "output"));
     struct xai_method_model mm = {
         m,
-        m->outputs[0],
+        oname ? xai_model_find(m, oname) : m->outputs[0],
         xai_model_find(m, json_string_value(json_object_get(c, "layer"))),
         xai_model_find(m, json_string_value(json_object_get(c, "head_weight"))),
         xai_model_find(m, json_string_value(json_object_get(c, "head_bias"))),
         false,
         (float)json_number_value(json_object_get(c, "input_lo")),
-        (float)json_number_value(json_object_get(c, "input_hi"))};
+        (float)json_number_value(json_object_get(c, "input_hi")),
+        xai_model_find(m, json_string_value(json_object_get(c, "reconstruction"))),
+        attention,
+        n_att};
     struct xai_method_req req = {&mm,
                                  l->s,
                                  &x,
