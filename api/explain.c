@@ -1,12 +1,12 @@
 /* explain.c - the explanation pipeline; see explain.h. */
 #include "explain.h"
 
+#include "explain_internal.h"
+
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "base64.h"
 
 static double now_ms(void)
 {
@@ -35,6 +35,7 @@ void api_explanation_reset(struct api_explanation *e)
     xai_method_result_reset(&e->result);
     free(e->map);
     free(e->mask);
+    free(e->classes);
     xai_blob_reset(&e->overlay_png);
     xai_blob_reset(&e->heatmap_png);
     memset(e, 0, sizeof *e);
@@ -122,11 +123,14 @@ static xai_status map_back(const struct api_input *in, struct api_explanation *o
         if (r->map[i] < out->lo) out->lo = r->map[i];
         if (r->map[i] > out->hi) out->hi = r->map[i];
     }
-    return xai_geometry_map_back(&in->geo, r->map, out->map, out->mask, err);
+    xai_status st = xai_geometry_map_back(&in->geo, r->map, out->map, out->mask, err);
+    if (!st && r->classes) st = api_classes_map_back(in, r, out->mask, &out->classes, err);
+    return st;
 }
 
-static xai_status render(const struct api_input *in, const struct api_explain_opts *o,
-                         struct api_explanation *out, struct xai_err *err)
+static xai_status render(const struct api_model *m, const struct api_input *in,
+                         const struct api_explain_opts *o, struct api_explanation *out,
+                         struct xai_err *err)
 {
     const struct xai_method_result *r = &out->result;
     out->cmap = !o->cmap_auto ? o->render.cmap : r->signed_map ? XAI_CMAP_BWR : XAI_CMAP_JET;
@@ -144,6 +148,12 @@ static xai_status render(const struct api_input *in, const struct api_explain_op
     struct xai_render_opts ro = o->render;
     ro.signed_map = r->signed_map;
     ro.cmap = out->cmap;
+    if (out->classes) {
+        st = api_classes_render(m, in, t, out->classes, ro.opacity, o->outputs, &out->overlay_png,
+                                &out->heatmap_png, err);
+        free(t);
+        return st;
+    }
     if (o->outputs & API_OUT_OVERLAY)
         st = xai_render_overlay_png(&in->image, t, out->mask, &ro, &out->overlay_png, err);
     if (!st && (o->outputs & API_OUT_HEATMAP))
@@ -169,7 +179,7 @@ xai_status api_explain(const struct api_model *m, xai_session *s, const struct a
     if (!st) st = run_method(m, s, in, o, out, err);
     double t2 = now_ms();
     if (!st) st = map_back(in, out, err);
-    if (!st) st = render(in, o, out, err);
+    if (!st) st = render(m, in, o, out, err);
     out->ms_forward = t1 - t0;
     out->ms_explain = t2 - t1;
     out->ms_encode = now_ms() - t2;
@@ -233,6 +243,7 @@ json_t *api_explanation_json(const struct api_model *m, const struct api_explain
     if (e->layer >= 0)
         json_object_set_new(j, "layer", json_string(m->engine->values[e->layer].name));
     if (o->outputs & API_OUT_RAW) json_object_set_new(j, "raw", raw_json(e));
+    if (e->classes) json_object_update_new(j, api_classes_json(m, e->classes, e->width, e->height));
     if (e->overlay_png.len)
         json_object_set_new(j, "overlay_png", base64_json(e->overlay_png.data, e->overlay_png.len));
     if (e->heatmap_png.len)

@@ -48,6 +48,8 @@ struct api_explanation {
     int width, height;               /* of the original image */
     float *map;                      /* width*height floats on the original pixels */
     uint8_t *mask;                   /* 1 where the model saw the pixel */
+    int32_t *classes;                /* class per original pixel (-1: none) for methods that
+                                        label pixels (dominant_class), else NULL */
     float lo, hi;                    /* range of the raw map */
     struct xai_blob overlay_png, heatmap_png;
     enum xai_colormap cmap; /* the colormap used */

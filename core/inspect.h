@@ -96,7 +96,7 @@ struct xai_maximize_opts {
     uint64_t seed;
 };
 
-/* steps 100, lr 0.05, l2 0.01, no blur (every 4 steps when set), no jitter, init_std 0.01. */
+/* steps 100, lr 0.01, l2 0.01, no blur (every 4 steps when set), no jitter, init_std 0.01. */
 void xai_maximize_opts_default(struct xai_maximize_opts *o);
 
 struct xai_maximize_result {

@@ -18,7 +18,7 @@
 
 void xai_maximize_opts_default(struct xai_maximize_opts *o)
 {
-    *o = (struct xai_maximize_opts){100, 0.05, 0.01, 0, 4, 0, 0.01, 0};
+    *o = (struct xai_maximize_opts){100, 0.01, 0.01, 0, 4, 0, 0.01, 0};
 }
 
 void xai_maximize_result_reset(struct xai_maximize_result *r)

@@ -116,6 +116,8 @@ void xai_method_defaults(const struct xai_method_def *m, struct xai_param_values
  * parameter and what is allowed in the message. */
 xai_status xai_method_param_check(const struct xai_method_def *m, int idx, double value,
                                   struct xai_err *err);
+/* The same for one parameter definition (the inspection views' tables use it too). */
+xai_status xai_param_check(const struct xai_param_def *p, double value, struct xai_err *err);
 
 void xai_method_result_reset(struct xai_method_result *r);
 /* Appends a named metric (e.g. "ig_delta") to a result. */

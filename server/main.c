@@ -22,6 +22,13 @@ static void usage(FILE *f)
             "          [--target T] [--layer NAME] [--out OVERLAY.png] [--heatmap HEAT.png]\n"
             "          [--json OUT.json]   a heatmap of what the model used (see `explain`)\n"
             "  methods [--json]         the attribution methods and their parameters\n"
+            "  filters --model DIR [--layer CONV]   a convolution's kernels as a tiled PNG\n"
+            "  features --model DIR --image FILE [--layer NAME] [--top_k K]\n"
+            "                           a layer's top-k activation maps, dead-map fraction\n"
+            "  maximize --model DIR [--target T] [--steps N]   class maximisation\n"
+            "  embed --model DIR [--projection tsne|pca] [--labels L,...] FILE...|ARCHIVE\n"
+            "                           feature vectors of 2-2000 images projected to 2-D\n"
+            "  views [--json]           the inspection views and their parameters\n"
             "  serve                    start the HTTP service (not built yet)\n"
             "  help                     this text\n");
 }
@@ -39,6 +46,11 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "models")) return cli_models(argc - 1, argv + 1);
     if (!strcmp(argv[1], "explain")) return cli_explain(argc - 1, argv + 1);
     if (!strcmp(argv[1], "methods")) return cli_methods(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "filters")) return cli_filters(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "features")) return cli_features(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "maximize")) return cli_maximize(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "embed")) return cli_embed(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "views")) return cli_views(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve")) return cli_serve(argc - 1, argv + 1);
     fprintf(stderr, "xaid: unknown command '%s'\n", argv[1]);
     usage(stderr);
