@@ -78,7 +78,8 @@ class AutoEncoder(nn.Module):
 
 class AttentionNet(nn.Module):
     """conv blocks to 32x16x16 features f; attention a = sigmoid(conv1x1(f)); the pooled
-    feature sum(a f) / sum(a); a linear classifier. Outputs (logits, attention)."""
+    feature mean(a f) / mean(a), the attention-weighted mean of f (ReduceMean, which xaid's
+    engine runs); a linear classifier. Outputs (logits, attention)."""
 
     def __init__(self, n_classes=3):
         super().__init__()
@@ -95,7 +96,7 @@ class AttentionNet(nn.Module):
     def forward(self, x):
         f = self.features(x)
         a = torch.sigmoid(self.gate(f))
-        pooled = torch.flatten((f * a).sum((2, 3)) / (a.sum((2, 3)) + 1e-6), 1)
+        pooled = torch.flatten((f * a).mean((2, 3)) / (a.mean((2, 3)) + 1e-6), 1)
         return self.classifier(pooled), a
 
 
