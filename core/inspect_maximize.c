@@ -3,7 +3,9 @@
  * input I that maximises S_c(I) - lambda ||I||^2, S_c the class's logit, found by gradient
  * ascent in the model's input space from seeded Gaussian noise. Each step moves by
  * lr * d / RMS(d) with d = dS_c/dI - 2 lambda I (a normalised step: lr is in input units,
- * whatever the scale of the logits), then clamps I to the range of real inputs. Optional
+ * whatever the scale of the logits), then clamps I to the range of real inputs; when the class
+ * score would fall, the step is halved (up to 8 times, else the image stays), so without the
+ * blur, which is applied after the step and may lower it, the score never decreases. Optional
  * regularisers from Yosinski et al. 2015: a random shift (jitter) of the image before each
  * gradient, and a Gaussian blur every few steps. The trace records S_c and the objective at
  * every iterate. Called by api/inspect.c (`maximize` route, `xaid maximize`).
@@ -47,12 +49,14 @@ static double sumsq(const float *x, int64_t n)
     return s;
 }
 
+#define MAX_HALVINGS 8
+
 struct ascent {
     const struct xai_method_req *req;
     const struct xai_maximize_opts *o;
     int c, h, w;
     int64_t n;
-    float *x, *g, *tmp;
+    float *x, *g, *tmp, *d, *prev, *gprev;
     uint64_t rng;
 };
 
@@ -71,38 +75,69 @@ static xai_status grad_at(struct ascent *a, float *score, struct xai_err *err)
     return xai_m_scores(a->req, a->x, 1, score, err);
 }
 
-static void step(struct ascent *a)
+/* d = dS/dI - 2 lambda I at a->x (gradient in a->g) into a->d; returns lr / RMS(d). */
+static double direction(struct ascent *a)
 {
     double l2 = a->o->l2, rms = 0;
     for (int64_t i = 0; i < a->n; i++) {
-        a->g[i] = (float)(a->g[i] - 2.0 * l2 * a->x[i]);
-        rms += (double)a->g[i] * a->g[i];
+        a->d[i] = (float)(a->g[i] - 2.0 * l2 * a->x[i]);
+        rms += (double)a->d[i] * a->d[i];
     }
     rms = sqrt(rms / (double)a->n);
-    double f = rms > 0 ? a->o->lr / rms : 0;
+    return rms > 0 ? 1.0 / rms : 0;
+}
+
+static void move(struct ascent *a, double f)
+{
     float lo = a->req->mm->input_lo, hi = a->req->mm->input_hi;
     for (int64_t i = 0; i < a->n; i++) {
-        float v = (float)(a->x[i] + f * a->g[i]);
+        float v = (float)(a->prev[i] + f * a->d[i]);
         a->x[i] = v < lo ? lo : v > hi ? hi : v;
     }
+}
+
+/* One ascent step from a->x (score *s, gradient a->g) with backtracking: the step is halved
+ * (at most MAX_HALVINGS times) until the class score does not decrease; when no step keeps it,
+ * the image stays. On return a->x, a->g and *s belong to the new iterate. */
+static xai_status ascent_step(struct ascent *a, float *s, struct xai_err *err)
+{
+    double f = a->o->lr * direction(a);
+    memcpy(a->prev, a->x, sizeof(float) * (size_t)a->n);
+    memcpy(a->gprev, a->g, sizeof(float) * (size_t)a->n);
+    for (int k = 0; k <= MAX_HALVINGS && f > 0; k++, f /= 2) {
+        float s_new;
+        move(a, f);
+        xai_status st = grad_at(a, &s_new, err);
+        if (st) return st;
+        if (s_new >= *s) {
+            *s = s_new;
+            return XAI_OK;
+        }
+    }
+    memcpy(a->x, a->prev, sizeof(float) * (size_t)a->n);
+    memcpy(a->g, a->gprev, sizeof(float) * (size_t)a->n);
+    return XAI_OK;
+}
+
+static xai_status blur(struct ascent *a, float *s, struct xai_err *err)
+{
+    xai_status st = xai_m_gaussian_blur(a->x, a->c, a->h, a->w, a->o->blur_sigma, a->tmp, err);
+    if (st) return st;
+    memcpy(a->x, a->tmp, sizeof(float) * (size_t)a->n);
+    return grad_at(a, s, err);
 }
 
 static xai_status ascend(struct ascent *a, struct xai_maximize_result *out, struct xai_err *err)
 {
     const struct xai_maximize_opts *o = a->o;
-    xai_status st = XAI_OK;
-    for (int t = 0; !st && t <= o->steps; t++) {
-        if (t == o->steps)
-            st = xai_m_scores(a->req, a->x, 1, &out->score[t], err);
-        else
-            st = grad_at(a, &out->score[t], err);
-        out->objective[t] = (float)(out->score[t] - o->l2 * sumsq(a->x, a->n));
-        if (st || t == o->steps) break;
-        step(a);
-        if (o->blur_sigma > 0 && o->blur_every > 0 && (t + 1) % o->blur_every == 0) {
-            st = xai_m_gaussian_blur(a->x, a->c, a->h, a->w, o->blur_sigma, a->tmp, err);
-            if (!st) memcpy(a->x, a->tmp, sizeof(float) * (size_t)a->n);
-        }
+    float s;
+    xai_status st = grad_at(a, &s, err);
+    for (int t = 0; !st; t++) {
+        out->score[t] = s;
+        out->objective[t] = (float)(s - o->l2 * sumsq(a->x, a->n));
+        if (t == o->steps) break;
+        st = ascent_step(a, &s, err);
+        if (!st && o->blur_sigma > 0 && (t + 1) % o->blur_every == 0) st = blur(a, &s, err);
     }
     return st;
 }
@@ -125,15 +160,23 @@ xai_status xai_maximize_run(const struct xai_method_req *req, const struct xai_m
     xai_status st = check(o, err);
     if (st) return st;
     const struct xai_shape *s = &req->input->shape;
-    struct ascent a = {req,  o,    (int)s->d[1], (int)s->d[2], (int)s->d[3], xai_m_item_numel(req),
-                       NULL, NULL, NULL,         req->seed};
+    struct ascent a = {.req = req,
+                       .o = o,
+                       .c = (int)s->d[1],
+                       .h = (int)s->d[2],
+                       .w = (int)s->d[3],
+                       .n = xai_m_item_numel(req),
+                       .rng = req->seed};
     a.x = malloc(sizeof(float) * (size_t)a.n);
     a.g = malloc(sizeof(float) * (size_t)a.n);
     a.tmp = malloc(sizeof(float) * (size_t)a.n);
+    a.d = malloc(sizeof(float) * (size_t)a.n);
+    a.prev = malloc(sizeof(float) * (size_t)a.n);
+    a.gprev = malloc(sizeof(float) * (size_t)a.n);
     out->score = malloc(sizeof(float) * (size_t)(o->steps + 1));
     out->objective = malloc(sizeof(float) * (size_t)(o->steps + 1));
     out->steps = o->steps;
-    if (!a.x || !a.g || !a.tmp || !out->score || !out->objective)
+    if (!a.x || !a.g || !a.tmp || !a.d || !a.prev || !a.gprev || !out->score || !out->objective)
         st = xai_fail(err, XAI_NO_MEMORY, "out of memory for class maximisation");
     float lo = req->mm->input_lo, hi = req->mm->input_hi;
     for (int64_t i = 0; !st && i < a.n; i++) {
@@ -143,6 +186,9 @@ xai_status xai_maximize_run(const struct xai_method_req *req, const struct xai_m
     if (!st) st = ascend(&a, out, err);
     free(a.g);
     free(a.tmp);
+    free(a.d);
+    free(a.prev);
+    free(a.gprev);
     out->image = a.x;
     if (st) xai_maximize_result_reset(out);
     return st;
