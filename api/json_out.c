@@ -5,6 +5,8 @@
  */
 #include "json_out.h"
 
+#include "method.h"
+
 json_t *api_model_ref_json(const struct api_model *m)
 {
     return json_pack("{s:s, s:s, s:s}", "name", m->name, "version", m->version, "sha256",
@@ -68,6 +70,27 @@ static const char *resize_name(enum xai_resize_mode r)
                                          : "stretch";
 }
 
+bool api_method_fits(const struct api_model *m, const struct xai_method_def *d)
+{
+    if ((d->needs & XAI_NEEDS_GAP_HEAD) && !m->classifier.present) return false;
+    return !(d->needs & XAI_NEEDS_LAYER) || m->n_layers > 0;
+}
+
+static json_t *methods_json(const struct api_model *m)
+{
+    int n;
+    const struct xai_method_def *const *all = xai_method_all(&n);
+    json_t *a = json_array();
+    for (int i = 0; a && i < n; i++) {
+        if (!api_method_fits(m, all[i])) continue;
+        if (json_array_append_new(a, json_string(all[i]->name))) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 json_t *api_model_info_json(const struct api_model *m)
 {
     const struct xai_preprocess *p = &m->pre;
@@ -85,7 +108,8 @@ json_t *api_model_info_json(const struct api_model *m)
         json_object_set_new(j, "input", input) ||
         json_object_set_new(j, "cam_layer",
                             m->cam_layer ? json_string(m->cam_layer) : json_null()) ||
-        json_object_set_new(j, "layers", layers_json(m))) {
+        json_object_set_new(j, "layers", layers_json(m)) ||
+        json_object_set_new(j, "methods", methods_json(m))) {
         json_decref(j);
         return NULL;
     }

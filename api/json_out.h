@@ -6,7 +6,8 @@
  *                                                     be traced to the exact model.onnx
  *   prediction        {"model": ref, "scores": [score...], "prediction": score}
  *   score             {"index", "label", "probability", "logit"}, scores ranked by probability
- *   model info        ref + description, task, labels, input, cam_layer, layers (GET /models)
+ *   model info        ref + description, task, labels, input, cam_layer, layers, methods
+ *                     (GET /v1/models/{model}; methods: the attribution methods that fit it)
  *
  * Every function returns a new reference (NULL when out of memory); the caller decrefs it.
  * Dump with API_JSON_FLAGS (plus JSON_INDENT for people) so numbers look the same everywhere.
@@ -26,5 +27,8 @@ json_t *api_model_ref_json(const struct api_model *m);
 json_t *api_score_json(const struct api_score *s);
 json_t *api_prediction_json(const struct api_model *m, const struct api_scores *s);
 json_t *api_model_info_json(const struct api_model *m);
+/* Whether a method can run on m: CAM needs a GAP-linear head, layer methods a 4-D layer. */
+struct xai_method_def;
+bool api_method_fits(const struct api_model *m, const struct xai_method_def *d);
 
 #endif

@@ -41,3 +41,8 @@ void xai_blas_tune(char **argv)
     execv("/proc/self/exe", argv);
     unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with OpenBLAS's own choice */
 }
+
+void xai_blas_set_threads(int n)
+{
+    openblas_set_num_threads(n);
+}

@@ -18,4 +18,8 @@ const char *xai_blas_better_core(void);
  * /proc/self/exe with argv. Returns (doing nothing) otherwise, or when exec fails. */
 void xai_blas_tune(char **argv);
 
+/* OpenBLAS threads per call. A server's workers each call sgemm from their own thread, so they
+ * ask for 1: the CPUs are shared out by the workers, and results do not depend on their number. */
+void xai_blas_set_threads(int n);
+
 #endif

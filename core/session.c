@@ -104,6 +104,7 @@ struct xai_session {
     int max_io;
     const struct xai_tensor **pin, **pout, **pgout, **pgin;
     double *prof_fwd, *prof_bwd; /* seconds per node, when profiling */
+    double deadline;             /* CLOCK_MONOTONIC seconds; 0: none */
     void *block;                 /* the arrays above but prof_*, in one allocation */
 };
 
@@ -145,6 +146,23 @@ static bool arena_reserve(xai_session *s, size_t n, bool keep)
     s->arena = p;
     s->arena_bytes = bytes;
     return true;
+}
+
+/* Cancellation: runs check the deadline between nodes (a clock read costs ~20 ns). */
+static xai_status check_deadline(const xai_session *s, struct xai_err *err)
+{
+    if (s->deadline <= 0 || now_s() <= s->deadline) return XAI_OK;
+    return xai_fail(err, XAI_DEADLINE_EXCEEDED, "the run passed its deadline and was abandoned");
+}
+
+void xai_session_set_deadline(xai_session *s, double deadline)
+{
+    s->deadline = deadline;
+}
+
+double xai_monotonic_s(void)
+{
+    return now_s();
 }
 
 /* ---- creation ---- */
@@ -485,6 +503,7 @@ xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input, s
     if (st) return st;
     memset(s->flow, 0, (size_t)m->n_values);
     for (int i = 0; i < m->n_nodes; i++) {
+        if ((st = check_deadline(s, err))) return st;
         struct xai_op_run r;
         bind_run(s, &m->nodes[i], &r, RUN_FWD);
         double t0 = s->prof_fwd ? now_s() : 0;
@@ -699,8 +718,11 @@ xai_status xai_session_backward(xai_session *s, const struct xai_grad_seed *seed
         memset(s->flow, 0, (size_t)s->m->n_values);
         return st;
     }
-    for (int k = s->m->n_nodes - 1; k >= 0; k--)
-        if (s->runs[k]) backward_node(s, k, opts);
+    for (int k = s->m->n_nodes - 1; k >= 0; k--) {
+        if (!s->runs[k]) continue;
+        if ((st = check_deadline(s, err))) return st;
+        backward_node(s, k, opts);
+    }
     s->backward_done = true;
     return XAI_OK;
 }

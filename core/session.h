@@ -81,6 +81,13 @@ const struct xai_tensor *xai_session_tensor(const xai_session *s, const char *na
 const struct xai_tensor *xai_session_grad(const xai_session *s, int value);
 /* First model output of the last forward pass. */
 const struct xai_tensor *xai_session_output(const xai_session *s, int i);
+/* Cancellation: forward and backward passes check between nodes and fail with
+ * DEADLINE_EXCEEDED (session state as after any failed run) once xai_monotonic_s() passes
+ * deadline; 0 means none. A server sets it per request, so a job past its deadline stops
+ * within one node's time; multi-pass methods stop at their next pass. */
+void xai_session_set_deadline(xai_session *s, double deadline);
+/* Seconds of CLOCK_MONOTONIC, the clock of deadlines. */
+double xai_monotonic_s(void);
 /* Per-node timing, for benchmarks and tuning: when on, forward and backward add each node's
  * wall time; xai_session_profile_report prints the totals by op type, largest first. */
 void xai_session_profile(xai_session *s, bool on);

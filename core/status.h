@@ -13,7 +13,10 @@
 #define XAI_STATUS_LIST(X)                                                                         \
     X(OK, 200, "ok")                                                                               \
     X(INVALID_ARGUMENT, 400, "invalid_argument")                                                   \
+    X(UNAUTHORIZED, 401, "unauthorized")                                                           \
+    X(FORBIDDEN, 403, "forbidden")                                                                 \
     X(NOT_FOUND, 404, "not_found")                                                                 \
+    X(METHOD_NOT_ALLOWED, 405, "method_not_allowed")                                               \
     X(TOO_LARGE, 413, "too_large")                                                                 \
     X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                            \
     X(BAD_IMAGE, 422, "bad_image")                                                                 \
@@ -21,6 +24,9 @@
     X(UNSUPPORTED, 422, "unsupported")                                                             \
     X(SHAPE_MISMATCH, 422, "shape_mismatch")                                                       \
     X(NO_MEMORY, 503, "out_of_memory")                                                             \
+    X(OVERLOADED, 503, "overloaded")                                                               \
+    X(NOT_READY, 503, "not_ready")                                                                 \
+    X(DEADLINE_EXCEEDED, 504, "deadline_exceeded")                                                 \
     X(IO, 500, "io_error")                                                                         \
     X(INTERNAL, 500, "internal")
 

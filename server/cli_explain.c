@@ -1,22 +1,20 @@
 /*
  * cli_explain.c - `xaid explain` and `xaid methods`: an attribution method on one image file,
- * through the same api/ code as the server, writing the overlay/heatmap PNGs and the JSON
- * answer the HTTP API gives.
+ * through the same api/ code as the server (api/request.h: the same parameter names, values and
+ * checks), writing the overlay/heatmap PNGs and the JSON answer the HTTP API gives.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "explain.h"
 #include "json_out.h"
+#include "request.h"
 
 struct explain_args {
-    const char *model, *image, *method, *target, *layer, *out, *heatmap, *json;
-    const char *colormap, *opacity, *seed;
-    const char *params[XAI_MAX_PARAMS * 2];
-    int n_params;
-    bool evaluate;
+    const char *model, *image, *out, *heatmap, *json;
+    char names[API_MAX_ARGS][64]; /* of --param NAME=VALUE */
+    struct api_args args;         /* request parameters, as the server takes them */
 };
 
 static int usage(void)
@@ -24,86 +22,69 @@ static int usage(void)
     fprintf(stderr,
             "usage: xaid explain --model DIR --image FILE [--method M] [--param NAME=VALUE ...]\n"
             "                    [--target INDEX|LABEL] [--layer ONNX_NAME] [--colormap NAME]\n"
-            "                    [--opacity 0..1] [--seed N] [--out OVERLAY.png]\n"
-            "                    [--heatmap HEATMAP.png] [--json OUT.json] [--evaluate]\n"
+            "                    [--opacity 0..1] [--seed N] [--outputs LIST] [--evaluate]\n"
+            "                    [--out OVERLAY.png] [--heatmap HEATMAP.png] [--json OUT.json]\n"
+            "  the request parameters are the HTTP API's (docs/api.md); --param NAME=VALUE sets\n"
+            "  any of them, e.g. a method's own (`xaid methods` lists every method and parameter)\n"
             "  --evaluate adds deletion/insertion curves and their areas (faithfulness)\n"
-            "  method defaults to gradcam; `xaid methods` lists every method and parameter\n");
+            "  --json writes the answer the server gives; without it a summary goes to stdout\n");
     return 2;
 }
 
-static const char **flag_slot(struct explain_args *a, const char *flag)
+static const char **file_slot(struct explain_args *a, const char *flag)
 {
-    static const char *const names[] = {"--model",    "--image",   "--method",  "--target",
-                                        "--layer",    "--out",     "--heatmap", "--json",
-                                        "--colormap", "--opacity", "--seed"};
-    const char **slots[] = {&a->model,   &a->image, &a->method,   &a->target,  &a->layer, &a->out,
-                            &a->heatmap, &a->json,  &a->colormap, &a->opacity, &a->seed};
+    static const char *const names[] = {"--model", "--image", "--out", "--heatmap", "--json"};
+    const char **slots[] = {&a->model, &a->image, &a->out, &a->heatmap, &a->json};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(flag, names[i])) return slots[i];
     return NULL;
 }
 
-static int parse_args(int argc, char **argv, struct explain_args *a)
+/* --param NAME=VALUE: the name is copied (the value stays in argv). */
+static int add_param(struct explain_args *a, const char *kv, struct xai_err *err)
+{
+    const char *eq = strchr(kv, '=');
+    size_t n = eq ? (size_t)(eq - kv) : 0;
+    if (!n || n >= sizeof a->names[0] || a->args.n >= API_MAX_ARGS) {
+        xai_fail(err, XAI_INVALID_ARGUMENT, "--param takes NAME=VALUE");
+        return -1;
+    }
+    char *name = a->names[a->args.n];
+    memcpy(name, kv, n);
+    name[n] = '\0';
+    return api_args_add_text(&a->args, name, eq + 1, err) ? -1 : 0;
+}
+
+/* Flags --NAME VALUE for the request parameters with a name of their own. */
+static const char *request_flag(const char *flag)
+{
+    static const char *const names[] = {"method",  "target", "layer",  "colormap",
+                                        "opacity", "seed",   "outputs"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strncmp(flag, "--", 2) && !strcmp(flag + 2, names[i])) return names[i];
+    return NULL;
+}
+
+/* -1: usage; 1: a bad parameter (message in err); 0: ok. */
+static int parse_args(int argc, char **argv, struct explain_args *a, struct xai_err *err)
 {
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
+        const char *name = request_flag(argv[i]);
+        const char **slot = file_slot(a, argv[i]);
         if (!strcmp(argv[i], "--evaluate")) {
-            a->evaluate = true;
-            continue;
+            if (api_args_add_text(&a->args, "evaluate", "true", err)) return 1;
+        } else if (i + 1 >= argc || (!name && !slot && strcmp(argv[i], "--param"))) {
+            return -1;
+        } else if (slot) {
+            *slot = argv[++i];
+        } else if (name) {
+            if (api_args_add_text(&a->args, name, argv[++i], err)) return 1;
+        } else if (add_param(a, argv[++i], err)) {
+            return 1;
         }
-        if (i + 1 >= argc) return -1;
-        if (!strcmp(argv[i], "--param")) {
-            if (a->n_params >= XAI_MAX_PARAMS * 2) return -1;
-            a->params[a->n_params++] = argv[++i];
-            continue;
-        }
-        const char **slot = flag_slot(a, argv[i]);
-        if (!slot) return -1;
-        *slot = argv[++i];
     }
     return a->model && a->image ? 0 : -1;
-}
-
-static xai_status set_params(const struct explain_args *a, struct api_explain_opts *o,
-                             struct xai_err *err)
-{
-    xai_method_defaults(o->method, &o->params);
-    for (int i = 0; i < a->n_params; i++) {
-        char name[64];
-        const char *eq = strchr(a->params[i], '=');
-        if (!eq || eq == a->params[i] || (size_t)(eq - a->params[i]) >= sizeof name)
-            return xai_fail(err, XAI_INVALID_ARGUMENT, "--param takes NAME=VALUE");
-        memcpy(name, a->params[i], (size_t)(eq - a->params[i]));
-        name[eq - a->params[i]] = '\0';
-        xai_status st = api_param_set_text(o->method, name, eq + 1, &o->params, err);
-        if (st) return st;
-    }
-    return XAI_OK;
-}
-
-static xai_status set_opts(const struct explain_args *a, const struct api_model *m,
-                           struct api_explain_opts *o, struct xai_err *err)
-{
-    api_explain_opts_default(o);
-    const char *name = a->method ? a->method : "gradcam";
-    if (!(o->method = xai_method_find(name)))
-        return xai_fail(err, XAI_NOT_FOUND, "no such method; `xaid methods` lists them");
-    xai_status st = set_params(a, o, err);
-    if (!st && a->target) st = api_target_parse(m, a->target, &o->target, err);
-    if (!st && a->layer && (o->layer = xai_model_find(m->engine, a->layer)) < 0)
-        st = xai_fail(err, XAI_NOT_FOUND, "model '%s' has no tensor of that name", m->name);
-    if (!st && a->colormap) st = xai_colormap_parse(a->colormap, &o->render.cmap, err);
-    if (a->colormap) o->cmap_auto = false;
-    if (!st && a->opacity) {
-        char *end;
-        o->render.opacity = strtof(a->opacity, &end);
-        if (*end || !(o->render.opacity >= 0.f && o->render.opacity <= 1.f))
-            st = xai_fail(err, XAI_INVALID_ARGUMENT, "--opacity must be from 0 to 1");
-    }
-    if (!st && a->seed) o->seed = strtoull(a->seed, NULL, 10);
-    o->evaluate = a->evaluate;
-    o->outputs = API_OUT_RAW | (a->out ? API_OUT_OVERLAY : 0) | (a->heatmap ? API_OUT_HEATMAP : 0);
-    return st;
 }
 
 static int write_file(const char *path, const struct xai_blob *b)
@@ -115,28 +96,15 @@ static int write_file(const char *path, const struct xai_blob *b)
     return ok ? 0 : 1;
 }
 
-static json_t *answer_json(const struct api_model *m, const struct api_explain_opts *o,
-                           const struct api_explanation *e)
-{
-    json_t *j = api_prediction_json(m, &e->scores);
-    if (!j) return NULL;
-    json_object_set_new(j, "target",
-                        json_pack("{s:i, s:s}", "index", e->target, "label", m->labels[e->target]));
-    json_object_set_new(j, "explanation", api_explanation_json(m, o, e));
-    json_object_set_new(j, "timing_ms",
-                        json_pack("{s:f, s:f, s:f}", "forward", e->ms_forward, "explain",
-                                  e->ms_explain, "encode", e->ms_encode));
-    return j;
-}
-
-static int write_outputs(const struct explain_args *a, const struct api_model *m,
-                         const struct api_explain_opts *o, const struct api_explanation *e)
+static int write_outputs(const struct explain_args *a, json_t *j, const struct api_explanation *e)
 {
     int rc = 0;
     if (a->out) rc |= write_file(a->out, &e->overlay_png);
     if (a->heatmap) rc |= write_file(a->heatmap, &e->heatmap_png);
-    json_t *j = answer_json(m, o, e);
-    if (!j) return 1;
+    if (!j) {
+        fprintf(stderr, "xaid: out of memory\n");
+        return 1;
+    }
     if (a->json) {
         if (json_dump_file(j, a->json, API_JSON_FLAGS | JSON_INDENT(2))) {
             fprintf(stderr, "xaid: cannot write %s\n", a->json);
@@ -144,9 +112,10 @@ static int write_outputs(const struct explain_args *a, const struct api_model *m
         }
         json_decref(j);
     } else {
-        json_object_del(json_object_get(j, "explanation"), "raw");
-        json_object_del(json_object_get(j, "explanation"), "overlay_png");
-        json_object_del(json_object_get(j, "explanation"), "heatmap_png");
+        json_t *x = json_object_get(j, "explanation");
+        json_object_del(x, "raw");
+        json_object_del(x, "overlay_png");
+        json_object_del(x, "heatmap_png");
         rc |= cli_print_json(j);
     }
     return rc;
@@ -157,25 +126,36 @@ static int run(const struct explain_args *a, const struct api_model *m, const un
 {
     struct xai_err err = {{0}};
     struct api_explain_opts o;
-    struct api_input in;
     struct api_explanation e = {0};
+    struct api_timing t = {0};
     xai_session *s = NULL;
-    xai_status st = set_opts(a, m, &o, &err);
+    double t0 = api_now_ms();
+    xai_status st = api_request_parse(m, &a->args, &o, &err);
     if (st) return cli_fail(st, &err);
-    if ((st = api_prepare(m, bytes, len, NULL, &in, &err))) return cli_fail(st, &err);
-    if (!(st = xai_session_new(m->engine, &s, &err))) st = api_explain(m, s, &in, &o, &e, &err);
-    int rc = st ? cli_fail(st, &err) : write_outputs(a, m, &o, &e);
+    o.outputs |= (a->out ? API_OUT_OVERLAY : 0) | (a->heatmap ? API_OUT_HEATMAP : 0);
+    if (!(st = xai_session_new(m->engine, &s, &err)))
+        st = api_run_explain(m, s, bytes, len, &o, &e, &t, &err);
+    int rc;
+    if (st) {
+        rc = cli_fail(st, &err);
+    } else {
+        char id[33];
+        api_request_id_new(id);
+        t.total = api_now_ms() - t0;
+        rc = write_outputs(a, api_explain_answer(id, m, &o, &e, &t), &e);
+    }
     api_explanation_reset(&e);
     xai_session_free(s);
-    api_input_reset(&in);
     return rc;
 }
 
 int cli_explain(int argc, char **argv)
 {
     struct explain_args a;
-    if (parse_args(argc, argv, &a)) return usage();
     struct xai_err err = {{0}};
+    int bad = parse_args(argc, argv, &a, &err);
+    if (bad < 0) return usage();
+    if (bad) return cli_fail(XAI_INVALID_ARGUMENT, &err);
     struct api_model *m = NULL;
     xai_status st = api_model_load(a.model, &m, &err);
     if (st) return cli_fail(st, &err);

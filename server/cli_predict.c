@@ -1,6 +1,6 @@
 /*
  * cli_predict.c - `xaid predict --image` and `xaid models`: the api layer's predict pipeline and
- * model repository from the command line, with the HTTP API's JSON shapes (api/json_out.h).
+ * model repository from the command line, with the HTTP API's JSON answers (api/request.h).
  *
  * The image file's name is never printed: file names of medical images often carry patient
  * names, and these messages end up in logs.
@@ -14,6 +14,7 @@
 #include "json_out.h"
 #include "model_repo.h"
 #include "predict.h"
+#include "request.h"
 
 static void print_table(const struct api_model *m, const struct api_scores *s)
 {
@@ -30,20 +31,23 @@ static void print_table(const struct api_model *m, const struct api_scores *s)
 static int run_image(const struct api_model *m, const unsigned char *bytes, size_t len, bool json)
 {
     struct xai_err err = {{0}};
-    struct api_input in;
     struct api_scores sc = {0};
+    struct api_timing t = {0};
     xai_session *s = NULL;
-    xai_status st = api_prepare(m, bytes, len, NULL, &in, &err);
-    if (st) return cli_fail(st, &err);
-    if (!(st = xai_session_new(m->engine, &s, &err))) st = api_predict(m, s, &in, &sc, &err);
+    double t0 = api_now_ms();
+    xai_status st = xai_session_new(m->engine, &s, &err);
+    if (!st) st = api_run_predict(m, s, bytes, len, &sc, &t, &err);
     xai_session_free(s);
-    api_input_reset(&in);
     if (st) return cli_fail(st, &err);
     int rc = 0;
-    if (json)
-        rc = cli_print_json(api_prediction_json(m, &sc));
-    else
+    if (json) {
+        char id[33];
+        api_request_id_new(id);
+        t.total = api_now_ms() - t0;
+        rc = cli_print_json(api_predict_answer(id, m, &sc, &t));
+    } else {
         print_table(m, &sc);
+    }
     api_scores_reset(&sc);
     return rc;
 }

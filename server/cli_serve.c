@@ -1,12 +1,8 @@
-/* cli_serve.c - `xaid serve`: the HTTP service (arrives with the server issue). */
-#include <stdio.h>
-
+/* cli_serve.c - `xaid serve`: the HTTP service (server/srv_server.c). */
 #include "cli.h"
+#include "srv_server.h"
 
 int cli_serve(int argc, char **argv)
 {
-    fprintf(stderr,
-            "xaid serve: no HTTP server yet; everything else is usable from the command line: "
-            "`xaid predict`, `xaid explain`, `xaid methods`, `xaid models`, `xaid info`\n");
-    return 0;
+    return srv_serve(argc, argv);
 }

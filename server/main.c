@@ -29,7 +29,7 @@ static void usage(FILE *f)
             "  embed --model DIR [--projection tsne|pca] [--labels L,...] FILE...|ARCHIVE\n"
             "                           feature vectors of 2-2000 images projected to 2-D\n"
             "  views [--json]           the inspection views and their parameters\n"
-            "  serve                    start the HTTP service (not built yet)\n"
+            "  serve [options]          the HTTP service (`xaid serve --help`, docs/api.md)\n"
             "  help                     this text\n");
 }
 

@@ -274,6 +274,29 @@ static void test_bad_input_shape(void **state)
     assert_null(xai_session_output(f->s, 0));
 }
 
+/* A deadline in the past stops forward and backward passes; a later one, or none, does not. */
+static void test_deadline(void **state)
+{
+    struct fixture *f = *state;
+    struct xai_err err = {{0}};
+    xai_session_set_deadline(f->s, xai_monotonic_s() - 1.0);
+    assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_DEADLINE_EXCEEDED);
+    assert_non_null(strstr(err.msg, "deadline"));
+    assert_null(xai_session_output(f->s, 0));
+    xai_session_set_deadline(f->s, xai_monotonic_s() + 60.0);
+    assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_OK);
+    float g[32] = {1.f};
+    xai_session_set_deadline(f->s, xai_monotonic_s() - 1.0);
+    const struct xai_tensor *y = xai_session_output(f->s, 0);
+    struct xai_tensor seed = {y->shape, g};
+    struct xai_grad_seed gs = {f->m->outputs[0], &seed};
+    assert_int_equal(xai_session_backward(f->s, &gs, 1, NULL, &err), XAI_DEADLINE_EXCEEDED);
+    assert_null(xai_session_grad(f->s, f->m->input));
+    xai_session_set_deadline(f->s, 0);
+    assert_int_equal(xai_session_backward(f->s, &gs, 1, NULL, &err), XAI_OK);
+    assert_non_null(xai_session_grad(f->s, f->m->input));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +309,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_override_sees_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_seed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_shape, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,211 @@
+/*
+ * srv_server.c - `xaid serve`: start, wait for a signal, drain, stop.
+ *
+ * THREADS. libmicrohttpd runs HTTP_THREADS polling threads (srv_http.c): they accept, read and
+ * check requests, parse bodies and validate parameters, and never run a model. A fixed pool of
+ * workers (srv_pool.c; --workers, default the CPUs the process may use) runs explain and
+ * predict, each on its own engine sessions (one xai_session per model per worker; the loaded
+ * models are immutable and shared) and calling OpenBLAS single-threaded. A watchdog thread
+ * answers queued jobs whose deadline passed.
+ *
+ * QUEUE. At most --queue jobs wait beyond the idle workers; one more is answered 503 with
+ * Retry-After at once. The HTTP thread suspends the connection while its job waits and runs;
+ * the worker resumes it with the answer (srv_http.c). Jobs past --deadline-ms are abandoned
+ * (504): in the queue by the watchdog, while running by the session's deadline, which the engine
+ * checks between nodes.
+ *
+ * DRAIN. SIGTERM or SIGINT (caught by a handler that writes to a self-pipe: the only global
+ * state) turns /readyz to 503, closes the listening socket (MHD_quiesce_daemon), lets every
+ * request already begun finish (each answer then closes its connection), stops the daemon and
+ * the workers, and exits 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blas_tune.h"
+#include "json_out.h"
+#include "srv_log.h"
+#include "srv_server.h"
+
+static int signal_pipe[2] = {-1, -1}; /* written by the signal handler, read by srv_serve */
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    char c = (char)sig;
+    if (write(signal_pipe[1], &c, 1) < 0) { /* nothing to do: a signal is already pending */
+    }
+    errno = saved;
+}
+
+static int install_signals(void)
+{
+    if (pipe(signal_pipe)) return -1;
+    for (int i = 0; i < 2; i++) fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
+    fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL)) return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static int wait_signal(void)
+{
+    char c = 0;
+    while (read(signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    return c;
+}
+
+/* ---- the answers made once ---- */
+
+static xai_status blob(json_t *j, struct srv_blob *b, struct xai_err *err)
+{
+    b->data = j ? json_dumps(j, API_JSON_FLAGS | JSON_COMPACT) : NULL;
+    json_decref(j);
+    b->len = b->data ? strlen(b->data) : 0;
+    return b->data ? XAI_OK : xai_fail(err, XAI_NO_MEMORY, "out of memory");
+}
+
+static xai_status make_blobs(struct srv_server *s, struct xai_err *err)
+{
+    const struct api_repo *repo = s->repo;
+    json_t *list = json_array();
+    s->model_json = calloc((size_t)repo->n_models, sizeof *s->model_json);
+    s->labels = calloc((size_t)repo->n_models, sizeof *s->labels);
+    if (!list || !s->model_json || !s->labels) {
+        json_decref(list);
+        return xai_fail(err, XAI_NO_MEMORY, "out of memory");
+    }
+    xai_status st = XAI_OK;
+    for (int i = 0; !st && i < repo->n_models; i++) {
+        const struct api_model *m = repo->models[i];
+        json_t *info = api_model_info_json(m);
+        json_array_append(list, info);
+        st = blob(info, &s->model_json[i], err);
+        s->labels[i] = (struct srv_model_label){m->name, m->version, m->sha256};
+    }
+    if (!st)
+        st = blob(json_pack("{s:o}", "models", list), &s->models_json, err);
+    else
+        json_decref(list);
+    if (!st) st = blob(json_pack("{s:o}", "methods", api_methods_json()), &s->methods_json, err);
+    return st;
+}
+
+/* ---- start and stop ---- */
+
+static xai_status start(struct srv_server *s, struct xai_err *err)
+{
+    const struct srv_config *c = &s->cfg;
+    xai_blas_set_threads(1);
+    xai_status st = api_repo_load(c->models, &s->repo, err);
+    if (!st && c->tokens) st = srv_tokens_load(c->tokens, &s->tokens, err);
+    if (!st) st = srv_cors_parse(c->cors_origins, &s->cors, err);
+    if (!st) st = make_blobs(s, err);
+    if (!st && !(s->metrics = srv_metrics_new()))
+        st = xai_fail(err, XAI_NO_MEMORY, "out of memory");
+    s->body_budget = c->max_body * (size_t)(c->workers + c->queue + 4);
+    struct srv_pool_hooks hooks = {srv_worker_init, srv_worker_fini, s};
+    if (!st) st = srv_pool_start(c->workers, c->queue, &hooks, &s->pool, err);
+    if (!st) st = srv_http_start(s, err);
+    return st;
+}
+
+static void release(struct srv_server *s)
+{
+    if (s->mhd) MHD_stop_daemon(s->mhd);
+    srv_pool_stop(s->pool);
+    srv_metrics_free(s->metrics);
+    for (int i = 0; s->model_json && s->repo && i < s->repo->n_models; i++)
+        free(s->model_json[i].data);
+    free(s->model_json);
+    free(s->labels);
+    free(s->models_json.data);
+    free(s->methods_json.data);
+    srv_cors_reset(&s->cors);
+    srv_tokens_reset(&s->tokens);
+    api_repo_free(s->repo);
+    free(s);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {
+    }
+}
+
+/* Stops accepting, then waits for the requests begun to complete. Past the longest a request may
+ * take (its upload, its deadline, a margin), waits only for the jobs: the daemon must not stop
+ * while a connection is suspended. */
+static void drain(struct srv_server *s)
+{
+    atomic_store(&s->ready, false);
+    atomic_store(&s->draining, true);
+    MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+    double limit = xai_monotonic_s() + s->cfg.read_timeout + s->cfg.deadline_ms / 1e3 + 5;
+    while (atomic_load(&s->active) > 0 && xai_monotonic_s() < limit) sleep_ms(10);
+    for (;;) {
+        struct srv_pool_stats ps;
+        srv_pool_stats(s->pool, &ps);
+        if (!ps.queued && !ps.running) break;
+        sleep_ms(10);
+    }
+    sleep_ms(50); /* connections resumed by the last jobs are answered */
+}
+
+static void report_start(const struct srv_server *s)
+{
+    const struct srv_config *c = &s->cfg;
+    for (int i = 0; i < s->repo->n_models; i++)
+        srv_logf(c->log_level, SRV_LOG_INFO, "model %s %s sha256 %s", s->repo->models[i]->name,
+                 s->repo->models[i]->version, s->repo->models[i]->sha256);
+    srv_logf(c->log_level, SRV_LOG_INFO,
+             "%d workers, queue %d, max body %zu bytes, deadline %d ms, read timeout %d s, "
+             "auth %s, CORS origins %d",
+             c->workers, c->queue, c->max_body, c->deadline_ms, c->read_timeout,
+             s->tokens.n ? "bearer" : "off", s->cors.n);
+    fprintf(stderr, "xaid: listening on http://%s:%d\n", c->listen, c->port);
+    fflush(stderr);
+}
+
+int srv_serve(int argc, char **argv)
+{
+    struct srv_server *s = calloc(1, sizeof *s);
+    struct xai_err err = {{0}};
+    int help = 0;
+    if (!s) return 1;
+    xai_status st = srv_config_load(argc, argv, &s->cfg, &help, &err);
+    if (st || help) {
+        if (st) fprintf(stderr, "xaid serve: %s\n", err.msg);
+        srv_config_usage();
+        free(s);
+        return st ? 2 : 0;
+    }
+    if (install_signals() || (st = start(s, &err))) {
+        fprintf(stderr, "xaid serve: %s (%s)\n", st ? err.msg : "cannot install signal handlers",
+                xai_status_code(st));
+        release(s);
+        return 1;
+    }
+    atomic_store(&s->ready, true);
+    report_start(s);
+    int sig = wait_signal();
+    srv_logf(s->cfg.log_level, SRV_LOG_INFO, "signal %d: draining", sig);
+    drain(s);
+    release(s);
+    srv_logf(SRV_LOG_INFO, SRV_LOG_INFO, "stopped");
+    return 0;
+}
