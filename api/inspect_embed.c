@@ -53,6 +53,12 @@ static xai_status check(const struct api_model *m, const struct api_view_opts *o
         st = xai_fail(err, XAI_UNSUPPORTED,
                       "model '%s' has no final linear layer; name the embedding 'layer'", m->name);
     if (st) return st;
+    double macs = (double)xai_model_macs(m->engine);
+    if (macs * n > XAI_EMBED_MAX_MACS)
+        return xai_fail(err, XAI_TOO_LARGE,
+                        "%d images are over the embedding's compute limit for model '%s': at "
+                        "most %d images (%.0f multiply-adds per image, limit %.0e)",
+                        n, m->name, (int)(XAI_EMBED_MAX_MACS / macs), macs, XAI_EMBED_MAX_MACS);
     const struct xai_value *v = &m->engine->values[e->layer];
     if (v->cst || !v->grad)
         return xai_fail(err, XAI_INVALID_ARGUMENT,

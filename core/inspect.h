@@ -118,6 +118,9 @@ void xai_maximize_result_reset(struct xai_maximize_result *r);
 #define XAI_EMBED_MIN_IMAGES 2
 #define XAI_EMBED_MAX_IMAGES 2000
 #define XAI_EMBED_MAX_FLOATS (1 << 25) /* images x feature dimension */
+/* images x multiply-adds per image: an embedding must fit the server's default 30 s deadline
+ * on a 2-core machine (the demo model: 2000 images are 1e11) */
+#define XAI_EMBED_MAX_MACS 1e12
 
 /* The default embedding layer: the input of the linear layer (Gemm or MatMul) that computes
  * output, or -1. */
