@@ -181,10 +181,12 @@ json_t *api_methods_json(void)
         for (int i = 0; i < m->n_params; i++)
             json_array_append_new(ps, param_def_json(&m->params[i]));
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:o}", "name", m->name, "summary",
-                           m->summary, "caveat", m->caveat, "signed", m->signed_map, "uses_layer",
-                           (m->needs & XAI_NEEDS_LAYER) != 0, "needs_gap_head",
-                           (m->needs & XAI_NEEDS_GAP_HEAD) != 0, "parameters", ps));
+            arr, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o}", "name", m->name,
+                           "summary", m->summary, "caveat", m->caveat, "signed", m->signed_map,
+                           "uses_layer", (m->needs & XAI_NEEDS_LAYER) != 0, "needs_gap_head",
+                           (m->needs & XAI_NEEDS_GAP_HEAD) != 0, "needs_reconstruction",
+                           (m->needs & XAI_NEEDS_RECONSTRUCTION) != 0, "needs_attention",
+                           (m->needs & XAI_NEEDS_ATTENTION) != 0, "parameters", ps));
     }
     return arr;
 }

@@ -61,8 +61,10 @@ struct xai_method_model {
 };
 
 enum xai_method_needs {
-    XAI_NEEDS_LAYER = 1u,    /* uses a 4-D layer (req->layer) */
-    XAI_NEEDS_GAP_HEAD = 2u, /* needs head_weight (CAM) */
+    XAI_NEEDS_LAYER = 1u,          /* uses a 4-D layer (req->layer) */
+    XAI_NEEDS_GAP_HEAD = 2u,       /* needs head_weight (CAM) */
+    XAI_NEEDS_RECONSTRUCTION = 4u, /* needs an autoencoder's reconstruction output */
+    XAI_NEEDS_ATTENTION = 8u,      /* needs attention-map outputs */
 };
 
 struct xai_method_req {

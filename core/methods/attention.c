@@ -83,6 +83,7 @@ const struct xai_method_def xai_method_attention = {
               "class; a map may be high on regions that argue against it.",
     .params = params,
     .n_params = 2,
+    .needs = XAI_NEEDS_ATTENTION,
     .signed_map = false,
     .run = run,
 };

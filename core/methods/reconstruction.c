@@ -71,6 +71,7 @@ const struct xai_method_def xai_method_reconstruction = {
               "artefacts, positioning) lights up as well as lesions.",
     .params = params,
     .n_params = 1,
+    .needs = XAI_NEEDS_RECONSTRUCTION,
     .signed_map = false,
     .run = run,
 };
