@@ -35,7 +35,7 @@ static const struct xai_param_def maximize_params[] = {
     {"steps", XAI_PARAM_INT, 100, 1, XAI_MAXIMIZE_MAX_STEPS, NULL, "gradient ascent steps"},
     {"lr", XAI_PARAM_FLOAT, 0.01, 1e-6, 10, NULL,
      "step size (input units per pixel, RMS: the step is lr * d / RMS(d))"},
-    {"l2", XAI_PARAM_FLOAT, 0.01, 0, 100, NULL, "lambda of the L2 penalty lambda ||I||^2"},
+    {"l2", XAI_PARAM_FLOAT, 0.01, 0, 100, NULL, "lambda of the L2 penalty lambda * sum(I^2)"},
     {"blur_sigma", XAI_PARAM_FLOAT, 0, 0, 64, NULL,
      "Gaussian blur of the image every blur_every steps (0: none)"},
     {"blur_every", XAI_PARAM_INT, 4, 1, 100, NULL, "steps between blurs"},
