@@ -124,7 +124,7 @@ static xai_status predictions(struct embed *e, struct xai_err *err)
     return XAI_OK;
 }
 
-static xai_status project(struct embed *e, struct xai_err *err)
+static xai_status project(struct embed *e, xai_session *s, struct xai_err *err)
 {
     const struct api_view_opts *o = e->o;
     if (api_view_param(o, "projection") == 1) { /* pca */
@@ -144,6 +144,7 @@ static xai_status project(struct embed *e, struct xai_err *err)
     t.init = (enum xai_tsne_init)api_view_param(o, "init");
     t.theta = api_view_param(o, "theta");
     t.seed = (uint64_t)api_view_param(o, "seed");
+    t.deadline = xai_session_deadline(s);
     return xai_tsne(e->feat, e->n, (int)e->dim, &t, e->xy, &e->tsne, err);
 }
 
@@ -238,7 +239,7 @@ xai_status api_embed_run(const struct api_model *m, xai_session *s,
     if (!st) st = alloc(&e, err);
     if (!st) st = run_batches(&e, s, imgs, lim, err);
     if (!st) st = predictions(&e, err);
-    if (!st) st = project(&e, err);
+    if (!st) st = project(&e, s, err);
     if (!st) st = plot(&e, &png, err);
     if (!st && !(*answer = answer_json(&e, png)))
         st = xai_fail(err, XAI_NO_MEMORY, "out of memory for the answer");

@@ -51,9 +51,11 @@ struct xai_tsne_opts {
     enum xai_tsne_init init;
     double theta; /* Barnes-Hut accuracy (0.5) */
     uint64_t seed;
+    double deadline; /* CLOCK_MONOTONIC seconds (xai_monotonic_s); 0: none. Checked every 25
+                        iterations: DEADLINE_EXCEEDED past it */
 };
 
-/* perplexity 30, 1000 iterations, AUTO, PCA start, theta 0.5, seed 0. */
+/* perplexity 30, 1000 iterations, AUTO, PCA start, theta 0.5, seed 0, no deadline. */
 void xai_tsne_opts_default(struct xai_tsne_opts *o);
 
 struct xai_tsne_info {

@@ -12,6 +12,7 @@
 
 #include "tsne_bh.h"
 #include "project.h"
+#include "session.h"
 
 #define EXAGGERATION 12.0
 #define EXPLORATION_ITERS 250
@@ -19,7 +20,7 @@
 
 void xai_tsne_opts_default(struct xai_tsne_opts *o)
 {
-    *o = (struct xai_tsne_opts){30.0, 1000, XAI_TSNE_AUTO, XAI_TSNE_INIT_PCA, 0.5, 0};
+    *o = (struct xai_tsne_opts){30.0, 1000, XAI_TSNE_AUTO, XAI_TSNE_INIT_PCA, 0.5, 0, 0};
 }
 
 /* ---- affinities ---- */
@@ -274,7 +275,8 @@ static xai_status gradient(struct run *r, const double *y, double exag, double *
     return xai_tsne_bh_gradient(&r->S, y, r->n, exag, r->theta, &r->tree, grad, err);
 }
 
-static xai_status optimise(struct run *r, int iterations, double *y, struct xai_err *err)
+static xai_status optimise(struct run *r, int iterations, double deadline, double *y,
+                           struct xai_err *err)
 {
     int n = r->n;
     double lr = fmax(n / EXAGGERATION / 4.0, 50.0);
@@ -285,6 +287,10 @@ static xai_status optimise(struct run *r, int iterations, double *y, struct xai_
         grad && upd && gains ? XAI_OK : xai_fail(err, XAI_NO_MEMORY, "out of memory for t-SNE");
     for (int i = 0; !st && i < 2 * n; i++) gains[i] = 1.0;
     for (int it = 0; !st && it < iterations; it++) {
+        if (deadline > 0 && it % 25 == 0 && xai_monotonic_s() > deadline) {
+            st = xai_fail(err, XAI_DEADLINE_EXCEEDED, "t-SNE stopped at its deadline");
+            break;
+        }
         bool explore = it < EXPLORATION_ITERS;
         st = gradient(r, y, explore ? EXAGGERATION : 1.0, grad, err);
         if (!st) descend_step(y, grad, upd, gains, n, explore ? 0.5 : 0.8, lr);
@@ -361,7 +367,7 @@ xai_status xai_tsne(const float *x, int n, int d, const struct xai_tsne_opts *o,
         st = init_pca(xr, n, dr, yd, err);
     else if (!st)
         init_random(yd, n, o->seed);
-    if (!st) st = optimise(&r, o->iterations, yd, err);
+    if (!st) st = optimise(&r, o->iterations, o->deadline, yd, err);
     double kl = -1;
     if (!st && r.exact) {
         double *g = malloc(sizeof(double) * 2 * (size_t)n);
