@@ -58,8 +58,9 @@ def models(refdir):
     # The inspection demo models (tools/make_demo_inspect_models.py): the autoencoder of the
     # reconstruction method and the attention model, on the same input.
     for name in ("chest-ae", "chest-attention"):
-        m = json.load(open(os.path.join(ROOT, "models", name, "model.json")))
-        yield dict(name=name, onnx=os.path.join(ROOT, "models", name, "model.onnx"), x=x,
+        folder = os.path.join(ROOT, "models", name)
+        m = json.load(open(os.path.join(folder, "model.json")))
+        yield dict(name=name, onnx=os.path.join(folder, "model.onnx"), x=x,
                    target=0, layer=m.get("cam_layer"), head_weight=None, head_bias=None,
                    input_lo=lo, input_hi=hi, segments=grid_segments(128, 128, 16),
                    classes=len(m["labels"]), output="logits",
