@@ -191,9 +191,9 @@ static json_t *answer_json(const struct embed *e, json_t *png)
                             json_pack("[f,f]", e->explained[0], e->dim >= 2 ? e->explained[1] : 0));
     else
         json_object_set_new(j, "tsne",
-                            json_pack("{s:f, s:s, s:f}", "perplexity", e->tsne.perplexity, "method",
+                            json_pack("{s:f, s:s, s:o}", "perplexity", e->tsne.perplexity, "method",
                                       e->tsne.method == XAI_TSNE_EXACT ? "exact" : "barnes_hut",
-                                      "kl", e->tsne.kl));
+                                      "kl", e->tsne.kl >= 0 ? json_real(e->tsne.kl) : json_null()));
     if (o->labels) json_object_set_new(j, "knn_agreement", knn_json(e));
     if (api_view_param(o, "raw") != 0) {
         int64_t shape[2] = {e->n, e->dim};

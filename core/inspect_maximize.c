@@ -5,7 +5,9 @@
  * lr * d / RMS(d) with d = dS_c/dI - 2 lambda I (a normalised step: lr is in input units,
  * whatever the scale of the logits), then clamps I to the range of real inputs; when the class
  * score would fall, the step is halved (up to 8 times, else the image stays), so without the
- * blur, which is applied after the step and may lower it, the score never decreases. Optional
+ * blur, which is applied after the step and may lower it, and without jitter (whose gradients
+ * are those of shifted images: its steps are taken as they come), the score never decreases.
+ * Optional
  * regularisers from Yosinski et al. 2015: a random shift (jitter) of the image before each
  * gradient, and a Gaussian blur every few steps. The trace records S_c and the objective at
  * every iterate. Called by api/inspect.c (`maximize` route, `xaid maximize`).
@@ -109,7 +111,7 @@ static xai_status ascent_step(struct ascent *a, float *s, struct xai_err *err)
         move(a, f);
         xai_status st = grad_at(a, &s_new, err);
         if (st) return st;
-        if (s_new >= *s) {
+        if (s_new >= *s || a->o->jitter) { /* a jittered gradient is not the image's own */
             *s = s_new;
             return XAI_OK;
         }
