@@ -1,12 +1,12 @@
 /* explain.c - the explanation pipeline; see explain.h. */
 #include "explain.h"
 
+#include "explain_internal.h"
+
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "base64.h"
 
 static double now_ms(void)
 {
@@ -35,6 +35,7 @@ void api_explanation_reset(struct api_explanation *e)
     xai_method_result_reset(&e->result);
     free(e->map);
     free(e->mask);
+    free(e->classes);
     xai_blob_reset(&e->overlay_png);
     xai_blob_reset(&e->heatmap_png);
     xai_blob_reset(&e->colorbar_png);
@@ -81,7 +82,10 @@ static void make_req(const struct api_model *m, xai_session *s, const struct api
                                     m->classifier.present ? m->classifier.bias : -1,
                                     m->task == API_TASK_MULTILABEL,
                                     0.f,
-                                    0.f};
+                                    0.f,
+                                    m->recon_value,
+                                    m->attention_values,
+                                    m->n_attention};
     input_range(&m->pre, &mm->input_lo, &mm->input_hi);
     *req = (struct xai_method_req){
         mm,         s,          &in->tensor, out->target,
@@ -120,11 +124,14 @@ static xai_status map_back(const struct api_input *in, struct api_explanation *o
         if (r->map[i] < out->lo) out->lo = r->map[i];
         if (r->map[i] > out->hi) out->hi = r->map[i];
     }
-    return xai_geometry_map_back(&in->geo, r->map, out->map, out->mask, err);
+    xai_status st = xai_geometry_map_back(&in->geo, r->map, out->map, out->mask, err);
+    if (!st && r->classes) st = api_classes_map_back(in, r, out->mask, &out->classes, err);
+    return st;
 }
 
-static xai_status render(const struct api_input *in, const struct api_explain_opts *o,
-                         struct api_explanation *out, struct xai_err *err)
+static xai_status render(const struct api_model *m, const struct api_input *in,
+                         const struct api_explain_opts *o, struct api_explanation *out,
+                         struct xai_err *err)
 {
     const struct xai_method_result *r = &out->result;
     out->cmap = !o->cmap_auto ? o->render.cmap : r->signed_map ? XAI_CMAP_BWR : XAI_CMAP_JET;
@@ -143,6 +150,12 @@ static xai_status render(const struct api_input *in, const struct api_explain_op
     struct xai_render_opts ro = o->render;
     ro.signed_map = r->signed_map;
     ro.cmap = out->cmap;
+    if (out->classes) {
+        st = api_classes_render(m, in, t, out->classes, ro.opacity, o->outputs, &out->overlay_png,
+                                &out->heatmap_png, err);
+        free(t);
+        return st;
+    }
     if (o->outputs & API_OUT_OVERLAY)
         st = xai_render_overlay_png(&in->image, t, out->mask, &ro, &out->overlay_png, err);
     if (!st && (o->outputs & API_OUT_HEATMAP))
@@ -168,7 +181,7 @@ xai_status api_explain(const struct api_model *m, xai_session *s, const struct a
     if (!st) st = run_method(m, s, in, o, out, err);
     double t2 = now_ms();
     if (!st) st = map_back(in, out, err);
-    if (!st) st = render(in, o, out, err);
+    if (!st) st = render(m, in, o, out, err);
     double forward = t1 - t0, explain = t2 - t1, encode = now_ms() - t2;
     if (st) api_explanation_reset(out); /* the timings stay, for logs of failed requests */
     out->ms_forward = forward;
@@ -234,6 +247,7 @@ json_t *api_explanation_json(const struct api_model *m, const struct api_explain
     if (e->layer >= 0)
         json_object_set_new(j, "layer", json_string(m->engine->values[e->layer].name));
     if (o->outputs & API_OUT_RAW) json_object_set_new(j, "raw", raw_json(e));
+    if (e->classes) json_object_update_new(j, api_classes_json(m, e->classes, e->width, e->height));
     if (e->overlay_png.len)
         json_object_set_new(j, "overlay_png", base64_json(e->overlay_png.data, e->overlay_png.len));
     if (e->heatmap_png.len)

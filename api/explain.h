@@ -56,6 +56,8 @@ struct api_explanation {
     int width, height;               /* of the original image */
     float *map;                      /* width*height floats on the original pixels */
     uint8_t *mask;                   /* 1 where the model saw the pixel */
+    int32_t *classes;                /* class per original pixel (-1: none) for methods that
+                                        label pixels (dominant_class), else NULL */
     float lo, hi;                    /* range of the raw map */
     float display_lo, display_hi;    /* map values drawn at the colormap's two ends (o->norm);
                                         signed maps: display_lo = -display_hi */

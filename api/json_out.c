@@ -73,6 +73,8 @@ static const char *resize_name(enum xai_resize_mode r)
 bool api_method_fits(const struct api_model *m, const struct xai_method_def *d)
 {
     if ((d->needs & XAI_NEEDS_GAP_HEAD) && !m->classifier.present) return false;
+    if ((d->needs & XAI_NEEDS_RECONSTRUCTION) && m->recon_value < 0) return false;
+    if ((d->needs & XAI_NEEDS_ATTENTION) && !m->n_attention) return false;
     return !(d->needs & XAI_NEEDS_LAYER) || m->n_layers > 0;
 }
 
@@ -109,6 +111,9 @@ json_t *api_model_info_json(const struct api_model *m)
         json_object_set_new(j, "cam_layer",
                             m->cam_layer ? json_string(m->cam_layer) : json_null()) ||
         json_object_set_new(j, "layers", layers_json(m)) ||
+        json_object_set_new(j, "reconstruction",
+                            m->recon_name ? json_string(m->recon_name) : json_null()) ||
+        json_object_set_new(j, "attention", strings(m->attention_names, m->n_attention)) ||
         json_object_set_new(j, "methods", methods_json(m))) {
         json_decref(j);
         return NULL;

@@ -212,6 +212,58 @@ static xai_status bind_classifier(struct api_model *m, const char *jp, struct xa
     return XAI_OK;
 }
 
+/* Index of the graph output named name, or -1. */
+static int graph_output(const xai_model *e, const char *name)
+{
+    for (int i = 0; i < e->n_outputs; i++)
+        if (!strcmp(e->values[e->outputs[i]].name, name)) return e->outputs[i];
+    return -1;
+}
+
+static xai_status bind_reconstruction(struct api_model *m, const char *jp, struct xai_err *err)
+{
+    m->recon_value = -1;
+    if (!m->recon_name) return XAI_OK;
+    const xai_model *e = m->engine;
+    int v = graph_output(e, m->recon_name);
+    char sh[128], in[128];
+    xai_shape_str(&e->values[e->input].shape, in, sizeof in);
+    if (v < 0)
+        return xai_fail(err, XAI_BAD_MODEL,
+                        "%s: field 'reconstruction.output': model.onnx has no output named '%s'",
+                        jp, m->recon_name);
+    if (v == m->output || !xai_shape_eq(&e->values[v].shape, &e->values[e->input].shape))
+        return xai_fail(err, XAI_BAD_MODEL,
+                        "%s: field 'reconstruction.output': '%s' is %s; it must be an output "
+                        "other than the scores with the input's shape %s",
+                        jp, m->recon_name, xai_shape_str(&e->values[v].shape, sh, sizeof sh), in);
+    m->recon_value = v;
+    return XAI_OK;
+}
+
+static xai_status bind_attention(struct api_model *m, const char *jp, struct xai_err *err)
+{
+    if (!m->n_attention) return XAI_OK;
+    const xai_model *e = m->engine;
+    if (!(m->attention_values = calloc((size_t)m->n_attention, sizeof(int)))) return no_memory(err);
+    for (int i = 0; i < m->n_attention; i++) {
+        int v = graph_output(e, m->attention_names[i]);
+        const struct xai_shape *s = v >= 0 ? &e->values[v].shape : NULL;
+        char sh[128];
+        if (v < 0)
+            return xai_fail(err, XAI_BAD_MODEL,
+                            "%s: field 'attention.outputs': model.onnx has no output named '%s'",
+                            jp, m->attention_names[i]);
+        if (v == m->output || (s->ndim != 3 && s->ndim != 4) || s->d[0] != 1 || !e->values[v].grad)
+            return xai_fail(err, XAI_BAD_MODEL,
+                            "%s: field 'attention.outputs': '%s' is %s; an attention map must be "
+                            "an output [N, K, h, w] or [N, h, w] computed from the input",
+                            jp, m->attention_names[i], xai_shape_str(s, sh, sizeof sh));
+        m->attention_values[i] = v;
+    }
+    return XAI_OK;
+}
+
 xai_status api_model_bind(struct api_model *m, const char *json_path, const char *onnx_path,
                           struct xai_err *err)
 {
@@ -221,5 +273,7 @@ xai_status api_model_bind(struct api_model *m, const char *json_path, const char
         (st = bind_cam(m, json_path, err)))
         return st;
     memcpy(m->sha256, m->engine->sha256, sizeof m->sha256);
+    if ((st = bind_reconstruction(m, json_path, err)) || (st = bind_attention(m, json_path, err)))
+        return st;
     return bind_classifier(m, json_path, err);
 }

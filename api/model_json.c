@@ -385,6 +385,50 @@ static xai_status parse_cam(const struct jctx *c, json_t *root, struct api_model
     return XAI_OK;
 }
 
+/* ---- autoencoder and attention outputs (names only; model_graph.c resolves them) ---- */
+
+static xai_status parse_reconstruction(const struct jctx *c, json_t *root, struct api_model *m)
+{
+    static const char *const keys[] = {"output", NULL};
+    json_t *r;
+    xai_status st = section(c, root, "reconstruction", keys, false, &r);
+    if (st || !r) return st;
+    return text(c, r, "reconstruction.output", true, TENSOR_NAME_MAX_LEN, false, &m->recon_name);
+}
+
+static xai_status parse_attention_name(const struct jctx *c, json_t *arr, size_t i,
+                                       struct api_model *m)
+{
+    const char *s = json_string_value(json_array_get(arr, i));
+    if (!s || !*s || strlen(s) > TENSOR_NAME_MAX_LEN || !clean_text(s, false))
+        return bad(c, "attention.outputs",
+                   "must be a list of ONNX output names (strings of 1 to %d bytes)",
+                   TENSOR_NAME_MAX_LEN);
+    for (size_t k = 0; k < i; k++)
+        if (!strcmp(s, m->attention_names[k]))
+            return bad(c, "attention.outputs", "names output %zu twice", k);
+    if (!(m->attention_names[i] = strdup(s))) return no_memory(c);
+    m->n_attention = (int)i + 1;
+    return XAI_OK;
+}
+
+static xai_status parse_attention(const struct jctx *c, json_t *root, struct api_model *m)
+{
+    static const char *const keys[] = {"outputs", NULL};
+    json_t *a, *arr;
+    xai_status st = section(c, root, "attention", keys, false, &a);
+    if (st || !a) return st;
+    if ((st = member(c, a, "attention.outputs", "a list of output names", true, &arr))) return st;
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr) || n < 1 || n > API_MAX_ATTENTION)
+        return bad(c, "attention.outputs", "must be a list of 1 to %d output names",
+                   API_MAX_ATTENTION);
+    if (!(m->attention_names = calloc(n, sizeof *m->attention_names))) return no_memory(c);
+    for (size_t i = 0; i < n; i++)
+        if ((st = parse_attention_name(c, arr, i, m))) return st;
+    return XAI_OK;
+}
+
 /* ---- the file ---- */
 
 static xai_status parse_root(const struct jctx *c, json_t *root, struct api_model *m)
@@ -397,7 +441,8 @@ static xai_status parse_root(const struct jctx *c, json_t *root, struct api_mode
         (st = parse_task(c, root, m)) || (st = parse_input(c, root, m)) ||
         (st = parse_output(c, root, m)) || (st = parse_resize(c, root, &m->pre)) ||
         (st = parse_intensity(c, root, &m->pre)) || (st = parse_normalize(c, root, &m->pre)) ||
-        (st = parse_cam(c, root, m)))
+        (st = parse_cam(c, root, m)) || (st = parse_reconstruction(c, root, m)) ||
+        (st = parse_attention(c, root, m)))
         return st;
     struct xai_err perr;
     if (xai_preprocess_check(&m->pre, &perr))

@@ -58,6 +58,10 @@ void api_model_free(struct api_model *m)
     free(m->cam_layer);
     free(m->classifier.weight_name);
     free(m->classifier.bias_name);
+    free(m->recon_name);
+    for (int i = 0; m->attention_names && i < m->n_attention; i++) free(m->attention_names[i]);
+    free(m->attention_names);
+    free(m->attention_values);
     free(m->layers);
     xai_model_free(m->engine);
     free(m);

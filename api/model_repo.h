@@ -25,6 +25,7 @@
 
 #define API_MODEL_JSON_MAX_BYTES (4 << 20) /* model.json larger than this is refused */
 #define API_REPO_MAX_MODELS 256
+#define API_MAX_ATTENTION 16 /* attention outputs a model may declare */
 
 enum api_task {
     API_TASK_MULTICLASS, /* one class per image: softmax over the logits */
@@ -62,6 +63,12 @@ struct api_model {
     int cam_value;          /* its value index, or -1 */
     bool cam_layer_guessed; /* not in model.json: the last 4-D layer with H*W > 1 */
     struct api_classifier classifier;
+
+    char *recon_name; /* "reconstruction.output": an output shaped like the input, or NULL */
+    int recon_value;  /* its value index, or -1 */
+    int n_attention;  /* "attention.outputs": attention-map outputs */
+    char **attention_names;
+    int *attention_values;
 
     int n_layers;
     struct api_layer *layers; /* every 4-D activation, in execution order */

@@ -74,12 +74,19 @@ xai_status api_param_set_text(const struct xai_method_def *m, const char *name, 
     return st;
 }
 
-xai_status api_param_set_json(const struct xai_method_def *m, const char *name, const json_t *val,
-                              struct xai_param_values *v, struct xai_err *err)
+xai_status api_param_def_set_text(const struct xai_param_def *p, const char *text, double *out,
+                                  struct xai_err *err)
 {
-    int i = xai_method_param_index(m, name);
-    if (i < 0) return unknown(m, err);
-    const struct xai_param_def *p = &m->params[i];
+    double d;
+    xai_status st = parse_text(p, text, &d, err);
+    if (!st) st = xai_param_check(p, d, err);
+    if (!st) *out = d;
+    return st;
+}
+
+xai_status api_param_def_set_json(const struct xai_param_def *p, const json_t *val, double *out,
+                                  struct xai_err *err)
+{
     double d;
     if (json_is_string(val)) {
         xai_status st = parse_text(p, json_string_value(val), &d, err);
@@ -92,9 +99,17 @@ xai_status api_param_set_json(const struct xai_method_def *m, const char *name, 
         return xai_fail(err, XAI_INVALID_ARGUMENT, "parameter '%s' has the wrong JSON type",
                         p->name);
     }
-    xai_status st = xai_method_param_check(m, i, d, err);
-    if (!st) v->v[i] = d;
+    xai_status st = xai_param_check(p, d, err);
+    if (!st) *out = d;
     return st;
+}
+
+xai_status api_param_set_json(const struct xai_method_def *m, const char *name, const json_t *val,
+                              struct xai_param_values *v, struct xai_err *err)
+{
+    int i = xai_method_param_index(m, name);
+    if (i < 0) return unknown(m, err);
+    return api_param_def_set_json(&m->params[i], val, &v->v[i], err);
 }
 
 static json_t *value_json(const struct xai_param_def *p, double v)
@@ -112,12 +127,17 @@ static json_t *value_json(const struct xai_param_def *p, double v)
     return json_null();
 }
 
-json_t *api_params_json(const struct xai_method_def *m, const struct xai_param_values *v)
+json_t *api_param_values_json(const struct xai_param_def *t, int n,
+                              const struct xai_param_values *v)
 {
     json_t *o = json_object();
-    for (int i = 0; o && i < m->n_params; i++)
-        json_object_set_new(o, m->params[i].name, value_json(&m->params[i], v->v[i]));
+    for (int i = 0; o && i < n; i++) json_object_set_new(o, t[i].name, value_json(&t[i], v->v[i]));
     return o;
+}
+
+json_t *api_params_json(const struct xai_method_def *m, const struct xai_param_values *v)
+{
+    return api_param_values_json(m->params, m->n_params, v);
 }
 
 static const char *type_name(enum xai_param_type t)
@@ -143,6 +163,13 @@ static json_t *param_def_json(const struct xai_param_def *p)
     return o;
 }
 
+json_t *api_param_defs_json(const struct xai_param_def *t, int n)
+{
+    json_t *ps = json_array();
+    for (int i = 0; ps && i < n; i++) json_array_append_new(ps, param_def_json(&t[i]));
+    return ps;
+}
+
 json_t *api_methods_json(void)
 {
     int n;
@@ -154,10 +181,12 @@ json_t *api_methods_json(void)
         for (int i = 0; i < m->n_params; i++)
             json_array_append_new(ps, param_def_json(&m->params[i]));
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:o}", "name", m->name, "summary",
-                           m->summary, "caveat", m->caveat, "signed", m->signed_map, "uses_layer",
-                           (m->needs & XAI_NEEDS_LAYER) != 0, "needs_gap_head",
-                           (m->needs & XAI_NEEDS_GAP_HEAD) != 0, "parameters", ps));
+            arr, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o}", "name", m->name,
+                           "summary", m->summary, "caveat", m->caveat, "signed", m->signed_map,
+                           "uses_layer", (m->needs & XAI_NEEDS_LAYER) != 0, "needs_gap_head",
+                           (m->needs & XAI_NEEDS_GAP_HEAD) != 0, "needs_reconstruction",
+                           (m->needs & XAI_NEEDS_RECONSTRUCTION) != 0, "needs_attention",
+                           (m->needs & XAI_NEEDS_ATTENTION) != 0, "parameters", ps));
     }
     return arr;
 }

@@ -18,6 +18,16 @@ xai_status api_param_set_json(const struct xai_method_def *m, const char *name, 
                               struct xai_param_values *v, struct xai_err *err);
 /* {"name": value, ...} with every parameter of m, defaults included. */
 json_t *api_params_json(const struct xai_method_def *m, const struct xai_param_values *v);
+/* One parameter of a table (the inspection views' tables, api/inspect.h) from text or JSON:
+ * *out gets the validated value. */
+xai_status api_param_def_set_text(const struct xai_param_def *p, const char *text, double *out,
+                                  struct xai_err *err);
+xai_status api_param_def_set_json(const struct xai_param_def *p, const json_t *val, double *out,
+                                  struct xai_err *err);
+/* {"name": value, ...} of a table's n parameters; the table's definitions as JSON. */
+json_t *api_param_values_json(const struct xai_param_def *t, int n,
+                              const struct xai_param_values *v);
+json_t *api_param_defs_json(const struct xai_param_def *t, int n);
 /* The method table as JSON (for /v1/methods and `xaid methods`). */
 json_t *api_methods_json(void);
 

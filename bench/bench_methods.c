@@ -149,7 +149,7 @@ int main(int argc, char **argv)
                                   xai_model_find(m, argv[4]),
                                   false,
                                   -3.f,
-                                  3.f};
+                                  3.f, -1, NULL, 0};
     struct xai_method_req req = {&mm, s, &x, 0, mm.cam_layer, NULL, 0, 16};
     struct row *rows = make_rows(argc, argv, reps, &n_rows);
     printf("{\"model\": \"%s\", \"size\": %d, \"threads\": %d}\n", argv[1], size,

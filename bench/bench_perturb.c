@@ -67,7 +67,7 @@ int main(int argc, char **argv)
     int64_t n = xai_shape_numel(&x.shape);
     x.data = malloc(sizeof(float) * (size_t)n);
     for (int64_t i = 0; i < n; i++) x.data[i] = (float)((i * 7919) % 1000) / 1000.f - 0.5f;
-    struct xai_method_model mm = {m, m->outputs[0], -1, -1, -1, false, -3.f, 3.f};
+    struct xai_method_model mm = {m, m->outputs[0], -1, -1, -1, false, -3.f, 3.f, -1, NULL, 0};
     struct xai_method_req req = {&mm, s, &x, 0, -1, &pv, 1, max_batch, NULL, NULL, NULL};
     double *t = calloc((size_t)reps, sizeof(double));
     for (int i = 0; i < reps; i++) {

@@ -49,12 +49,8 @@ static int n_choices(const char *const *c)
     return n;
 }
 
-xai_status xai_method_param_check(const struct xai_method_def *m, int idx, double value,
-                                  struct xai_err *err)
+xai_status xai_param_check(const struct xai_param_def *p, double value, struct xai_err *err)
 {
-    if (idx < 0 || idx >= m->n_params)
-        return xai_fail(err, XAI_INVALID_ARGUMENT, "method '%s' has no such parameter", m->name);
-    const struct xai_param_def *p = &m->params[idx];
     if (!isfinite(value))
         return xai_fail(err, XAI_INVALID_ARGUMENT, "parameter '%s' must be a finite number",
                         p->name);
@@ -84,9 +80,18 @@ xai_status xai_method_param_check(const struct xai_method_def *m, int idx, doubl
     return xai_fail(err, XAI_INTERNAL, "parameter '%s' has an unknown type", p->name);
 }
 
+xai_status xai_method_param_check(const struct xai_method_def *m, int idx, double value,
+                                  struct xai_err *err)
+{
+    if (idx < 0 || idx >= m->n_params)
+        return xai_fail(err, XAI_INVALID_ARGUMENT, "method '%s' has no such parameter", m->name);
+    return xai_param_check(&m->params[idx], value, err);
+}
+
 void xai_method_result_reset(struct xai_method_result *r)
 {
     free(r->map);
+    free(r->classes);
     memset(r, 0, sizeof *r);
 }
 

@@ -47,18 +47,24 @@ struct xai_param_values {
 /* What a method may need beyond the graph, from the model repository. */
 struct xai_method_model {
     const xai_model *model;
-    int output;      /* value index of the logits [N, classes] */
-    int cam_layer;   /* default layer for CAM-type methods (4-D value), or -1 */
-    int head_weight; /* GAP -> linear head: weight constant [classes, channels], or -1 */
-    int head_bias;   /* its bias constant [classes], or -1 */
-    bool multilabel; /* sigmoid outputs instead of softmax */
-    float input_lo;  /* range of the model's input values after normalisation, */
-    float input_hi;  /* e.g. for SmoothGrad's noise level and baselines */
+    int output;           /* value index of the logits [N, classes] */
+    int cam_layer;        /* default layer for CAM-type methods (4-D value), or -1 */
+    int head_weight;      /* GAP -> linear head: weight constant [classes, channels], or -1 */
+    int head_bias;        /* its bias constant [classes], or -1 */
+    bool multilabel;      /* sigmoid outputs instead of softmax */
+    float input_lo;       /* range of the model's input values after normalisation, */
+    float input_hi;       /* e.g. for SmoothGrad's noise level and baselines */
+    int reconstruction;   /* value index of an output shaped like the input (an autoencoder's
+                             reconstruction), or -1 */
+    const int *attention; /* value indices of attention-map outputs */
+    int n_attention;
 };
 
 enum xai_method_needs {
-    XAI_NEEDS_LAYER = 1u,    /* uses a 4-D layer (req->layer) */
-    XAI_NEEDS_GAP_HEAD = 2u, /* needs head_weight (CAM) */
+    XAI_NEEDS_LAYER = 1u,          /* uses a 4-D layer (req->layer) */
+    XAI_NEEDS_GAP_HEAD = 2u,       /* needs head_weight (CAM) */
+    XAI_NEEDS_RECONSTRUCTION = 4u, /* needs an autoencoder's reconstruction output */
+    XAI_NEEDS_ATTENTION = 8u,      /* needs attention-map outputs */
 };
 
 struct xai_method_req {
@@ -82,6 +88,7 @@ struct xai_method_result {
     float *map; /* height * width, row-major, malloc'd */
     int height, width;
     bool signed_map;
+    int32_t *classes; /* NULL, or a class index per pixel of map (-1: none), malloc'd */
     int n_metrics;
     struct {
         const char *name;
@@ -111,6 +118,8 @@ void xai_method_defaults(const struct xai_method_def *m, struct xai_param_values
  * parameter and what is allowed in the message. */
 xai_status xai_method_param_check(const struct xai_method_def *m, int idx, double value,
                                   struct xai_err *err);
+/* The same for one parameter definition (the inspection views' tables use it too). */
+xai_status xai_param_check(const struct xai_param_def *p, double value, struct xai_err *err);
 
 void xai_method_result_reset(struct xai_method_result *r);
 /* Appends a named metric (e.g. "ig_delta") to a result. */

@@ -160,6 +160,11 @@ void xai_session_set_deadline(xai_session *s, double deadline)
     s->deadline = deadline;
 }
 
+double xai_session_deadline(const xai_session *s)
+{
+    return s->deadline;
+}
+
 double xai_monotonic_s(void)
 {
     return now_s();

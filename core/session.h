@@ -86,6 +86,8 @@ const struct xai_tensor *xai_session_output(const xai_session *s, int i);
  * deadline; 0 means none. A server sets it per request, so a job past its deadline stops
  * within one node's time; multi-pass methods stop at their next pass. */
 void xai_session_set_deadline(xai_session *s, double deadline);
+/* The deadline set (0: none), for work outside the engine (t-SNE) to check it too. */
+double xai_session_deadline(const xai_session *s);
 /* Seconds of CLOCK_MONOTONIC, the clock of deadlines. */
 double xai_monotonic_s(void);
 /* Per-node timing, for benchmarks and tuning: when on, forward and backward add each node's

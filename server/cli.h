@@ -10,6 +10,11 @@ int cli_serve(int argc, char **argv);
 int cli_explain(int argc, char **argv);
 int cli_methods(int argc, char **argv);
 int cli_report(int argc, char **argv);
+int cli_filters(int argc, char **argv); /* the inspection views (cli_inspect.c) */
+int cli_features(int argc, char **argv);
+int cli_maximize(int argc, char **argv);
+int cli_embed(int argc, char **argv);
+int cli_views(int argc, char **argv);
 
 /* shared helpers (cli_util.c) */
 #include <jansson.h>

@@ -25,6 +25,13 @@ static void usage(FILE *f)
             "         [--target T] [--layer NAME] [--evaluate]\n"
             "                           a self-contained report for clinicians (see `report`)\n"
             "  methods [--json]         the attribution methods and their parameters\n"
+            "  filters --model DIR [--layer CONV]   a convolution's kernels as a tiled PNG\n"
+            "  features --model DIR --image FILE [--layer NAME] [--top_k K]\n"
+            "                           a layer's top-k activation maps, dead-map fraction\n"
+            "  maximize --model DIR [--target T] [--steps N]   class maximisation\n"
+            "  embed --model DIR [--projection tsne|pca] [--labels L,...] FILE...|ARCHIVE\n"
+            "                           feature vectors of 2-2000 images projected to 2-D\n"
+            "  views [--json]           the inspection views and their parameters\n"
             "  serve [options]          the HTTP service (`xaid serve --help`, docs/api.md)\n"
             "  help                     this text\n");
 }
@@ -43,6 +50,11 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "explain")) return cli_explain(argc - 1, argv + 1);
     if (!strcmp(argv[1], "methods")) return cli_methods(argc - 1, argv + 1);
     if (!strcmp(argv[1], "report")) return cli_report(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "filters")) return cli_filters(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "features")) return cli_features(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "maximize")) return cli_maximize(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "embed")) return cli_embed(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "views")) return cli_views(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve")) return cli_serve(argc - 1, argv + 1);
     fprintf(stderr, "xaid: unknown command '%s'\n", argv[1]);
     usage(stderr);

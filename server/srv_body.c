@@ -34,9 +34,13 @@ xai_status srv_content_type(const char *value, enum srv_encoding *enc,
         *enc = SRV_ENC_JSON;
         return XAI_OK;
     }
+    if (value && (media_is(value, "application/zip") || media_is(value, "application/x-tar"))) {
+        *enc = SRV_ENC_ARCHIVE;
+        return XAI_OK;
+    }
     return xai_fail(err, XAI_UNSUPPORTED_MEDIA,
                     "Content-Type must be multipart/form-data, image/png, image/jpeg or "
-                    "application/json");
+                    "application/json (application/zip or application/x-tar for embed)");
 }
 
 /* ---- the body buffer ---- */
@@ -166,6 +170,10 @@ xai_status srv_input_parse(enum srv_encoding enc, const char *boundary, const un
         st = parse_json(body, len, in, err);
     } else if (enc == SRV_ENC_MULTIPART) {
         st = parse_multipart(boundary, body, len, in, err);
+    } else if (enc == SRV_ENC_ARCHIVE || enc == SRV_ENC_NONE) {
+        st = xai_fail(err, enc == SRV_ENC_NONE ? XAI_INVALID_ARGUMENT : XAI_UNSUPPORTED_MEDIA,
+                      enc == SRV_ENC_NONE ? "this route needs an image"
+                                          : "archives are for the embed route only");
     } else {
         in->image = body;
         in->image_len = len;

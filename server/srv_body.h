@@ -19,7 +19,9 @@
 #include "request.h"
 #include "srv_multipart.h"
 
-enum srv_encoding { SRV_ENC_MULTIPART = 1, SRV_ENC_RAW, SRV_ENC_JSON };
+/* SRV_ENC_ARCHIVE: application/zip or application/x-tar, a batch of images for `embed` (the
+ * other routes refuse it); SRV_ENC_NONE: no body (maximize, with parameters in the query). */
+enum srv_encoding { SRV_ENC_NONE, SRV_ENC_MULTIPART, SRV_ENC_RAW, SRV_ENC_JSON, SRV_ENC_ARCHIVE };
 
 /* The encoding of a Content-Type value (NULL when absent), media type case-insensitive; for
  * multipart, its boundary. UNSUPPORTED_MEDIA for any other type, INVALID_ARGUMENT for multipart

@@ -114,6 +114,9 @@ void srv_answer_get(struct srv_req *r)
     case SRV_ROUTE_METHODS:
         answer_blob(r, &s->methods_json);
         break;
+    case SRV_ROUTE_VIEWS:
+        answer_blob(r, &s->views_json);
+        break;
     case SRV_ROUTE_HEALTHZ:
         answer_text(r, 200, "{\"status\":\"ok\"}");
         break;
@@ -190,6 +193,7 @@ static json_t *run_pipeline(struct srv_req *r, xai_session *s, xai_status *st, s
     const void *img = r->input.image;
     size_t len = r->input.image_len;
     json_t *j = NULL;
+    if (srv_route_is_view(r->route)) return srv_view_run(r, s, st, err);
     if (r->route == SRV_ROUTE_PREDICT) {
         struct api_scores sc;
         *st = api_run_predict(m, s, img, len, &sc, &r->timing, err);
@@ -253,6 +257,7 @@ void srv_job_run(struct srv_job *job, void *worker_ctx)
         j = run_pipeline(r, s, &st, &err);
     xai_session_set_deadline(s, 0);
     srv_input_reset(&r->input); /* the image's memory goes back before the answer is sent */
+    srv_view_reset(r);
     srv_body_reset(&r->body);
     if (st == XAI_DEADLINE_EXCEEDED)
         deadline_error(r, "abandoned while running");
@@ -269,6 +274,7 @@ void srv_job_done(struct srv_job *job)
         r->timing.queue = (job->t_started - job->t_queued) * 1e3;
         r->timing.total = (xai_monotonic_s() - r->t_start) * 1e3;
         srv_input_reset(&r->input);
+        srv_view_reset(r);
         srv_body_reset(&r->body);
         deadline_error(r, "it waited in the queue until then");
     }

@@ -163,9 +163,10 @@ static xai_status check_headers(struct srv_req *r, struct xai_err *err)
     struct srv_server *s = r->srv;
     if (r->route == SRV_ROUTE_NONE)
         return xai_fail(err, XAI_NOT_FOUND,
-                        "no such route; the API has POST /v1/models/{model}/explain, /predict "
-                        "and /report, GET /v1/models, /v1/models/{model}, /v1/methods, "
-                        "/healthz, /readyz, /metrics, and the viewer at /");
+                        "no such route; the API has POST /v1/models/{model}/explain, /predict, "
+                        "/report, /features, /maximize and /embed, GET "
+                        "/v1/models/{model}/filters, /v1/models, /v1/models/{model}, /v1/methods, "
+                        "/v1/views, /healthz, /readyz, /metrics, and the viewer at /");
     bool api = srv_route_is_api(r->route);
     const char *origin = header(r, "Origin");
     if (origin && srv_cors_same_origin(origin, header(r, "Host"))) origin = NULL; /* viewer */
@@ -187,7 +188,8 @@ static xai_status check_headers(struct srv_req *r, struct xai_err *err)
         if (r->model < 0)
             return xai_fail(err, XAI_NOT_FOUND, "no model of that name; GET /v1/models lists them");
     }
-    return srv_route_is_job(r->route) ? check_body(r, err) : XAI_OK;
+    if (r->route == SRV_ROUTE_MAXIMIZE && !header(r, "Content-Type")) return XAI_OK; /* none */
+    return srv_route_has_body(r->route) ? check_body(r, err) : XAI_OK;
 }
 
 static enum MHD_Result first_call(struct srv_server *s, struct MHD_Connection *conn,
@@ -221,7 +223,7 @@ static enum MHD_Result upload(struct srv_req *r, const char *data, size_t n)
         r->cut_off = true; /* a slow client: close without an answer */
         return MHD_NO;
     }
-    if (!srv_route_is_job(r->route) || r->preflight) /* read and dropped */
+    if (!srv_route_has_body(r->route) || r->preflight) /* read and dropped */
         return r->bytes_in > s->cfg.max_body ? MHD_NO : MHD_YES;
     if (r->body_st) /* dropped until the end, then answered (up to twice the cap) */
         return r->bytes_in / 2 > s->cfg.max_body ? MHD_NO : MHD_YES;
@@ -257,6 +259,7 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
 static xai_status prepare_job(struct srv_req *r, struct xai_err *err)
 {
     const struct api_model *m = r->srv->repo->models[r->model];
+    if (srv_route_is_view(r->route)) return srv_view_prepare(r, err);
     xai_status st = srv_input_parse(r->enc, r->boundary, r->body.data, r->body.len, &r->input, err);
     if (st) return st;
     if (r->enc == SRV_ENC_JSON) srv_body_reset(&r->body); /* the image was decoded out of it */
@@ -362,6 +365,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     log_request(r, final_status(r, toe), xai_monotonic_s() - r->t_start);
     atomic_fetch_sub(&r->srv->body_bytes, r->budget_held);
     srv_input_reset(&r->input);
+    srv_view_reset(r);
     srv_body_reset(&r->body);
     free(r->out);
     atomic_fetch_sub(&r->srv->active, 1);

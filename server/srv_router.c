@@ -16,6 +16,11 @@ static const struct {
     [SRV_ROUTE_MODELS] = {"/v1/models", "/v1/models", "GET, HEAD, OPTIONS"},
     [SRV_ROUTE_MODEL] = {NULL, "/v1/models/{model}", "GET, HEAD, OPTIONS"},
     [SRV_ROUTE_METHODS] = {"/v1/methods", "/v1/methods", "GET, HEAD, OPTIONS"},
+    [SRV_ROUTE_FILTERS] = {NULL, "/v1/models/{model}/filters", "GET, HEAD, OPTIONS"},
+    [SRV_ROUTE_FEATURES] = {NULL, "/v1/models/{model}/features", "POST, OPTIONS"},
+    [SRV_ROUTE_MAXIMIZE] = {NULL, "/v1/models/{model}/maximize", "POST, OPTIONS"},
+    [SRV_ROUTE_EMBED] = {NULL, "/v1/models/{model}/embed", "POST, OPTIONS"},
+    [SRV_ROUTE_VIEWS] = {"/v1/views", "/v1/views", "GET, HEAD, OPTIONS"},
     [SRV_ROUTE_HEALTHZ] = {"/healthz", "/healthz", "GET, HEAD"},
     [SRV_ROUTE_READYZ] = {"/readyz", "/readyz", "GET, HEAD"},
     [SRV_ROUTE_METRICS] = {"/metrics", "/metrics", "GET, HEAD"},
@@ -23,7 +28,22 @@ static const struct {
     [SRV_ROUTE_VIEWER] = {NULL, "/{viewer file}", "GET, HEAD"},
 };
 
-/* /v1/models/{model}[/explain|/predict|/report] */
+/* The route of a model path's suffix ("/explain", ...). */
+static enum srv_route model_suffix(const char *slash)
+{
+    static const struct {
+        const char *suffix;
+        enum srv_route r;
+    } s[] = {{"/explain", SRV_ROUTE_EXPLAIN},   {"/predict", SRV_ROUTE_PREDICT},
+             {"/filters", SRV_ROUTE_FILTERS},   {"/features", SRV_ROUTE_FEATURES},
+             {"/maximize", SRV_ROUTE_MAXIMIZE}, {"/embed", SRV_ROUTE_EMBED},
+             {"/report", SRV_ROUTE_REPORT}};
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        if (!strcmp(slash, s[i].suffix)) return s[i].r;
+    return SRV_ROUTE_NONE;
+}
+
+/* /v1/models/{model}[/explain|/predict|/report|/filters|/features|/maximize|/embed] */
 static enum srv_route match_model(const char *path, char model[SRV_MODEL_NAME_MAX + 1])
 {
     static const char prefix[] = "/v1/models/";
@@ -32,11 +52,7 @@ static enum srv_route match_model(const char *path, char model[SRV_MODEL_NAME_MA
     const char *slash = strchr(name, '/');
     size_t n = slash ? (size_t)(slash - name) : strlen(name);
     if (n == 0 || n > SRV_MODEL_NAME_MAX) return SRV_ROUTE_NONE;
-    enum srv_route r = !slash                       ? SRV_ROUTE_MODEL
-                       : !strcmp(slash, "/explain") ? SRV_ROUTE_EXPLAIN
-                       : !strcmp(slash, "/predict") ? SRV_ROUTE_PREDICT
-                       : !strcmp(slash, "/report")  ? SRV_ROUTE_REPORT
-                                                    : SRV_ROUTE_NONE;
+    enum srv_route r = !slash ? SRV_ROUTE_MODEL : model_suffix(slash);
     if (r == SRV_ROUTE_NONE) return r;
     memcpy(model, name, n);
     model[n] = '\0';
@@ -76,16 +92,26 @@ bool srv_route_allows(enum srv_route r, const char *m)
 
 bool srv_route_is_api(enum srv_route r)
 {
-    return (r >= SRV_ROUTE_EXPLAIN && r <= SRV_ROUTE_METHODS) || r == SRV_ROUTE_REPORT;
+    return (r >= SRV_ROUTE_EXPLAIN && r <= SRV_ROUTE_VIEWS) || r == SRV_ROUTE_REPORT;
+}
+
+bool srv_route_is_view(enum srv_route r)
+{
+    return r >= SRV_ROUTE_FILTERS && r <= SRV_ROUTE_EMBED;
 }
 
 bool srv_route_is_job(enum srv_route r)
 {
-    return r == SRV_ROUTE_EXPLAIN || r == SRV_ROUTE_PREDICT || r == SRV_ROUTE_REPORT;
+    return r == SRV_ROUTE_EXPLAIN || r == SRV_ROUTE_PREDICT || r == SRV_ROUTE_REPORT ||
+           srv_route_is_view(r);
+}
+
+bool srv_route_has_body(enum srv_route r)
+{
+    return srv_route_is_job(r) && r != SRV_ROUTE_FILTERS;
 }
 
 bool srv_route_has_model(enum srv_route r)
 {
-    return r == SRV_ROUTE_EXPLAIN || r == SRV_ROUTE_PREDICT || r == SRV_ROUTE_MODEL ||
-           r == SRV_ROUTE_REPORT;
+    return srv_route_is_job(r) || r == SRV_ROUTE_MODEL;
 }

@@ -2,8 +2,9 @@
  * srv_router.h - the routes of the HTTP API: path matching, the HTTP methods each takes, and
  * which need a bearer token. Pure functions; the handlers live in srv_handlers.c.
  *
- *   POST /v1/models/{model}/explain     POST /v1/models/{model}/predict
- *   GET  /v1/models   /v1/models/{model}   /v1/methods     (these and the POSTs: the /v1 routes)
+ *   POST /v1/models/{model}/explain|predict|report
+ *   GET  /v1/models/{model}/filters     POST /v1/models/{model}/features|maximize|embed
+ *   GET  /v1/models   /v1/models/{model}   /v1/methods  /v1/views  (with the above: /v1 routes)
  *   GET  /healthz   /readyz   /metrics                     (open: no token, no CORS check)
  *
  * GET routes take HEAD too; /v1 routes take OPTIONS (CORS preflight).
@@ -21,6 +22,11 @@ enum srv_route {
     SRV_ROUTE_MODELS,
     SRV_ROUTE_MODEL,
     SRV_ROUTE_METHODS,
+    SRV_ROUTE_FILTERS, /* the inspection views (api/views.h) */
+    SRV_ROUTE_FEATURES,
+    SRV_ROUTE_MAXIMIZE,
+    SRV_ROUTE_EMBED,
+    SRV_ROUTE_VIEWS,
     SRV_ROUTE_HEALTHZ,
     SRV_ROUTE_READYZ,
     SRV_ROUTE_METRICS,
@@ -41,9 +47,13 @@ const char *srv_route_allow(enum srv_route r);
 bool srv_route_allows(enum srv_route r, const char *http_method);
 /* /v1 routes: bearer token (when configured) and CORS origin checks. */
 bool srv_route_is_api(enum srv_route r);
-/* explain, predict and report: a body, a job for the workers. */
+/* explain, predict, report and the inspection views but GET /v1/views: a job for the workers. */
 bool srv_route_is_job(enum srv_route r);
-/* explain, predict, report, and GET /v1/models/{model}. */
+/* The jobs that read a body (all but filters). */
+bool srv_route_has_body(enum srv_route r);
+/* The inspection views filters, features, maximize, embed. */
+bool srv_route_is_view(enum srv_route r);
+/* The jobs, and GET /v1/models/{model}. */
 bool srv_route_has_model(enum srv_route r);
 
 #endif

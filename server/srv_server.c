@@ -129,6 +129,7 @@ static xai_status make_blobs(struct srv_server *s, struct xai_err *err)
     else
         json_decref(list);
     if (!st) st = blob(json_pack("{s:o}", "methods", api_methods_json()), &s->methods_json, err);
+    if (!st) st = blob(json_pack("{s:o}", "views", api_views_json()), &s->views_json, err);
     return st;
 }
 
@@ -162,6 +163,7 @@ static void release(struct srv_server *s)
     free(s->labels);
     free(s->models_json.data);
     free(s->methods_json.data);
+    free(s->views_json.data);
     srv_cors_reset(&s->cors);
     srv_tokens_reset(&s->tokens);
     api_repo_free(s->repo);

@@ -30,6 +30,7 @@
 #include "srv_report.h"
 #include "srv_router.h"
 #include "srv_trace.h"
+#include "srv_views.h"
 
 struct srv_blob {
     char *data;
@@ -43,7 +44,8 @@ struct srv_server {
     struct srv_cors cors;
     struct srv_metrics *metrics;
     struct srv_model_label *labels;
-    struct srv_blob models_json, methods_json, *model_json; /* answers made once at start */
+    struct srv_blob models_json, methods_json, views_json,
+        *model_json; /* answers made once at start */
     struct srv_pool *pool;
     struct MHD_Daemon *mhd;
     atomic_bool ready;        /* /readyz; false from SIGTERM on */
@@ -82,6 +84,9 @@ struct srv_req {
     /* the job */
     struct srv_job job;
     struct api_explain_opts opts;
+    struct api_view_opts view; /* the inspection views (srv_views.c) */
+    struct srv_view_input vin;
+    struct api_args vin_args;
     const char *method_name; /* the attribution method, for logs and metrics */
     bool report_json;        /* report: Accept prefers application/json to the HTML */
     bool job_done;           /* the worker (or the watchdog) finished: answer on resume */

@@ -54,7 +54,18 @@ def models(refdir):
     yield dict(name="chest-demo", onnx=os.path.join(ROOT, "models/chest-demo/model.onnx"),
                x=x, target=meta["labels"].index("nodule"), layer=meta["cam_layer"],
                head_weight="classifier.weight", head_bias="classifier.bias",
-               input_lo=lo, input_hi=hi, segments=grid_segments(128, 128, 16))
+               input_lo=lo, input_hi=hi, segments=grid_segments(128, 128, 16), classes=3)
+    # The inspection demo models (tools/make_demo_inspect_models.py): the autoencoder of the
+    # reconstruction method and the attention model, on the same input.
+    for name in ("chest-ae", "chest-attention"):
+        folder = os.path.join(ROOT, "models", name)
+        m = json.load(open(os.path.join(folder, "model.json")))
+        yield dict(name=name, onnx=os.path.join(folder, "model.onnx"), x=x,
+                   target=0, layer=m.get("cam_layer"), head_weight=None, head_bias=None,
+                   input_lo=lo, input_hi=hi, segments=grid_segments(128, 128, 16),
+                   classes=len(m["labels"]), output="logits",
+                   reconstruction=m.get("reconstruction", {}).get("output"),
+                   attention=m.get("attention", {}).get("outputs", []))
     man = json.load(open(os.path.join(refdir, "manifest.json")))
     case = next(c for c in man["cases"] if c["name"] == "resnet18_op13")
     xs = np.fromfile(os.path.join(refdir, case["input"]), "<f4").reshape(case["input_shape"])
@@ -62,7 +73,10 @@ def models(refdir):
                x=torch.from_numpy(xs[:1].copy()), target=case["target"],
                layer="/layer4/layer4.1/relu_1/Relu_output_0", head_weight="fc.weight",
                head_bias="fc.bias", input_lo=-3.0, input_hi=3.0,
-               segments=grid_segments(64, 64, 8))
+               segments=grid_segments(64, 64, 8), classes=1000)
+
+
+DEFAULT_MODELS = ("chest-demo", "resnet18")
 
 
 def method_modules(only):
@@ -76,10 +90,13 @@ def method_modules(only):
 
 def split_result(r):
     """compute() returns a map, or (map, metrics) with metrics {name: {"value", "tol"}}: the
-    engine's metric of that name must lie within tol of value."""
-    m, metrics = r if isinstance(r, tuple) else (r, {})
+    engine's metric of that name must lie within tol of value, or (map, metrics, classes) with
+    a class per pixel (dominant_class)."""
+    r = r if isinstance(r, tuple) else (r, {})
+    m, metrics = r[0], r[1]
+    classes = np.asarray(r[2], dtype=np.float32) if len(r) > 2 else None
     metrics = {k: {"value": float(v["value"]), "tol": float(v["tol"])} for k, v in metrics.items()}
-    return np.asarray(m, dtype=np.float32), metrics
+    return np.asarray(m, dtype=np.float32), metrics, classes
 
 
 def save(outdir, name, arr):
@@ -95,14 +112,19 @@ def run(outdir, refdir, only):
         xin = save(outdir, md["name"] + "_input.bin", md["x"].numpy())
         seg = save(outdir, md["name"] + "_segments.bin", md["segments"].astype(np.float32))
         for mod in method_modules(only):
+            if md["name"] not in getattr(mod, "MODELS", DEFAULT_MODELS):
+                continue
             for i, params in enumerate(mod.CASES):
                 ctx = types.SimpleNamespace(model=model, x=md["x"].clone(), target=md["target"],
                                             layer=md["layer"], head_weight=md["head_weight"],
                                             head_bias=md["head_bias"], seed=1234 + i,
                                             max_batch=16, input_lo=md["input_lo"],
-                                            input_hi=md["input_hi"], segments=md["segments"])
+                                            input_hi=md["input_hi"], segments=md["segments"],
+                                            classes=md["classes"],
+                                            reconstruction=md.get("reconstruction"),
+                                            attention=md.get("attention", []))
                 torch.manual_seed(0)
-                m, metrics = split_result(mod.compute(ctx, dict(params)))
+                m, metrics, classes = split_result(mod.compute(ctx, dict(params)))
                 assert m.shape == tuple(md["x"].shape[2:]), (mod.NAME, m.shape)
                 label = "%s_%s_%d" % (md["name"], mod.NAME, i)
                 cases.append(dict(name=label, method=mod.NAME, params=params, onnx=md["onnx"],
@@ -112,7 +134,11 @@ def run(outdir, refdir, only):
                                   input_lo=md["input_lo"], input_hi=md["input_hi"],
                                   seed=ctx.seed, max_batch=ctx.max_batch, segments=seg,
                                   map=save(outdir, label + ".bin", m), map_shape=list(m.shape),
-                                  metrics=metrics))
+                                  metrics=metrics, output=md.get("output"),
+                                  reconstruction=md.get("reconstruction"),
+                                  attention=md.get("attention", [])))
+                if classes is not None:
+                    cases[-1]["classes"] = save(outdir, label + "_classes.bin", classes)
                 print("%-40s range [%.4g, %.4g]" % (label, m.min(), m.max()), flush=True)
     with open(os.path.join(outdir, "manifest.json"), "w") as f:
         json.dump({"cases": cases}, f, indent=1)
@@ -126,6 +152,8 @@ def stamp_of(refdir, only):
                 h.update(open(os.path.join(root, f), "rb").read())
     for f in (__file__, os.path.join(HERE, "onnx_torch_eval.py"),
               os.path.join(ROOT, "models/chest-demo/model.onnx"),
+              os.path.join(ROOT, "models/chest-ae/model.onnx"),
+              os.path.join(ROOT, "models/chest-attention/model.onnx"),
               os.path.join(refdir, "stamp.json")):
         h.update(open(f, "rb").read())
     h.update(repr(sorted(only or [])).encode())

@@ -76,8 +76,10 @@ def main():
     ap.add_argument("--figure", default=os.path.join(ROOT, "docs/img/methods.png"))
     ap.add_argument("--image", default=os.path.join(ROOT, "examples/nodule-2.png"))
     a = ap.parse_args()
+    # the methods that fit the demo classifier (not those for autoencoders or attention models)
     methods = [m["name"] for m in json.loads(subprocess.run(
-        [a.xaid, "methods", "--json"], capture_output=True, text=True, check=True).stdout)]
+        [a.xaid, "methods", "--json"], capture_output=True, text=True, check=True).stdout)
+        if not m.get("needs_reconstruction") and not m.get("needs_attention")]
     images = list(lesion_images())
     print("| method | pointing game | images |")
     print("|---|---|---|")

@@ -228,6 +228,13 @@ def gather(a, x, idx):
         x.shape[:axis] + idx.shape + x.shape[axis + 1:])
 
 
+def reduce_mean(a, x):
+    """ReduceMean before opset 18: axes attribute (all axes when absent), keepdims (1)."""
+    axes = a.get("axes", None)
+    dims = tuple(range(x.dim())) if axes is None else tuple(int(k) % x.dim() for k in axes)
+    return x.mean(dim=dims, keepdim=bool(a.get("keepdims", 1)))
+
+
 OPS = {
     "Conv": conv,
     "ConvTranspose": conv_transpose,
@@ -239,6 +246,9 @@ OPS = {
     "Clip": clip,
     "Add": lambda a, x, y: x + y,
     "Mul": lambda a, x, y: x * y,
+    "Sub": lambda a, x, y: x - y,
+    "Div": lambda a, x, y: x / y,
+    "ReduceMean": reduce_mean,
     "MaxPool": max_pool,
     "AveragePool": avg_pool,
     "GlobalAveragePool": lambda a, x: x.mean(dim=(2, 3), keepdim=True),

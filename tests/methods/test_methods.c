@@ -144,6 +144,33 @@ static int check_metrics(const struct xai_method_result *res, json_t *expect, ch
     return ok;
 }
 
+/* Class maps (dominant_class): the engine's class must be the reference's wherever the
+ * reference strength is clearly positive (elsewhere near-ties may go either way); at least
+ * 99.9 % agreement. Appends the agreement to msg. */
+static int check_classes(const char *dir, const char *file, const struct xai_method_result *res,
+                         const float *strength, int64_t hw, char *msg, size_t n)
+{
+    float *ref = read_bin(dir, file, hw);
+    size_t len = strlen(msg);
+    if (!ref || !res->classes) {
+        snprintf(msg + len, n - len, "  classes MISSING");
+        free(ref);
+        return 0;
+    }
+    float top = 0;
+    for (int64_t i = 0; i < hw; i++) top = strength[i] > top ? strength[i] : top;
+    int64_t same = 0, counted = 0;
+    for (int64_t i = 0; i < hw; i++) {
+        if (!(strength[i] > 1e-3f * top)) continue;
+        counted++;
+        same += res->classes[i] == (int32_t)ref[i];
+    }
+    free(ref);
+    double agree = counted ? (double)same / (double)counted : 0;
+    snprintf(msg + len, n - len, "  classes %.4f of %lld", agree, (long long)counted);
+    return agree >= 0.999;
+}
+
 static int run_case(const char *dir, json_t *c)
 {
     const char *name = json_string_value(json_object_get(c, "name"));
@@ -180,15 +207,23 @@ static int run_case(const char *dir, json_t *c)
     for (int64_t i = 0; i < hw; i++) in.seg[i] = (int32_t)in.segf[i];
     x.data = in.x;
     const xai_model *m = l->m;
+    int attention[8], n_att = 0;
+    json_t *att = json_object_get(c, "attention");
+    for (size_t i = 0; i < json_array_size(att) && n_att < 8; i++)
+        attention[n_att++] = xai_model_find(m, json_string_value(json_array_get(att, i)));
+    const char *oname = json_string_value(json_object_get(c, "output"));
     struct xai_method_model mm = {
         m,
-        m->outputs[0],
+        oname ? xai_model_find(m, oname) : m->outputs[0],
         xai_model_find(m, json_string_value(json_object_get(c, "layer"))),
         xai_model_find(m, json_string_value(json_object_get(c, "head_weight"))),
         xai_model_find(m, json_string_value(json_object_get(c, "head_bias"))),
         false,
         (float)json_number_value(json_object_get(c, "input_lo")),
-        (float)json_number_value(json_object_get(c, "input_hi"))};
+        (float)json_number_value(json_object_get(c, "input_hi")),
+        xai_model_find(m, json_string_value(json_object_get(c, "reconstruction"))),
+        attention,
+        n_att};
     struct xai_method_req req = {&mm,
                                  l->s,
                                  &x,
@@ -213,6 +248,8 @@ static int run_case(const char *dir, json_t *c)
     compare(res.map, in.ref, hw, &r, &e);
     ok = r > 0.999 && e < 1e-3;
     snprintf(msg, sizeof msg, "pearson %.6f  rel-L2 %.2e", r, e);
+    const char *cls = json_string_value(json_object_get(c, "classes"));
+    if (cls) ok &= check_classes(dir, cls, &res, in.ref, hw, msg, sizeof msg);
     json_t *expect = json_object_get(c, "metrics");
     if (json_object_size(expect)) {
         ok &= check_metrics(&res, expect, msg, sizeof msg);

@@ -258,6 +258,31 @@ static const struct json_case cases[] = {
      "(allowed: weight, bias)"},
     {"classifier", "true", XAI_BAD_MODEL, "field 'classifier' must be an object"},
     {"classifier", NULL, XAI_OK, NULL},
+    {"reconstruction", "{\"output\": \"logits\"}", XAI_BAD_MODEL,
+     "field 'reconstruction.output': 'logits' is [1,3]; it must be an output other than the "
+     "scores with the input's shape [1,1,128,128]"},
+    {"reconstruction", "{\"output\": \"nope\"}", XAI_BAD_MODEL,
+     "field 'reconstruction.output': model.onnx has no output named 'nope'"},
+    {"reconstruction", "{}", XAI_BAD_MODEL, "field 'reconstruction.output' is required"},
+    {"reconstruction", "\"logits\"", XAI_BAD_MODEL, "field 'reconstruction' must be an object"},
+    {"reconstruction", "{\"output\": \"x\", \"space\": 1}", XAI_BAD_MODEL,
+     "unknown field 'reconstruction.space' (allowed: output)"},
+    {"reconstruction", "null", XAI_OK, NULL},
+    {"attention", "{\"outputs\": []}", XAI_BAD_MODEL,
+     "field 'attention.outputs' must be a list of 1 to 16 output names"},
+    {"attention", "{\"outputs\": \"logits\"}", XAI_BAD_MODEL,
+     "field 'attention.outputs' must be a list of 1 to 16"},
+    {"attention", "{\"outputs\": [5]}", XAI_BAD_MODEL,
+     "field 'attention.outputs' must be a list of ONNX output names"},
+    {"attention", "{\"outputs\": [\"a\", \"a\"]}", XAI_BAD_MODEL,
+     "field 'attention.outputs' names output 0 twice"},
+    {"attention", "{\"outputs\": [\"nope\"]}", XAI_BAD_MODEL,
+     "field 'attention.outputs': model.onnx has no output named 'nope'"},
+    {"attention", "{\"outputs\": [\"logits\"]}", XAI_BAD_MODEL,
+     "'logits' is [1,3]; an attention map must be an output [N, K, h, w] or [N, h, w]"},
+    {"attention", "{\"output\": [\"x\"]}", XAI_BAD_MODEL,
+     "unknown field 'attention.output' (allowed: outputs)"},
+    {"attention", "null", XAI_OK, NULL},
     {"training", "{\"anything\": [1, 2]}", XAI_OK, NULL},
     {"notes", "\"unknown top-level fields are allowed\"", XAI_OK, NULL},
 };
@@ -558,6 +583,25 @@ static void test_repo_errors(void **state)
     expect_repo("incomplete", XAI_NOT_FOUND, "incomplete/half: no model.json");
 }
 
+/* The inspection demo models declare their reconstruction and attention outputs. */
+static void test_inspect_models(void **state)
+{
+    (void)state;
+    struct api_model *ae = NULL, *att = NULL;
+    struct xai_err err = {{0}};
+    if (api_model_load(XAI_SOURCE_DIR "/models/chest-ae", &ae, &err)) fail_msg("%s", err.msg);
+    assert_true(ae->recon_value >= 0);
+    assert_string_equal(ae->engine->values[ae->recon_value].name, "reconstruction");
+    assert_int_equal(ae->n_attention, 0);
+    if (api_model_load(XAI_SOURCE_DIR "/models/chest-attention", &att, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(att->recon_value, -1);
+    assert_int_equal(att->n_attention, 1);
+    assert_string_equal(att->engine->values[att->attention_values[0]].name, "attention");
+    api_model_free(ae);
+    api_model_free(att);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,7 +609,7 @@ int main(void)
         cmocka_unit_test(test_missing_files), cmocka_unit_test(test_demo_resolved),
         cmocka_unit_test(test_cam_guess),     cmocka_unit_test(test_repo),
         cmocka_unit_test(test_repo_errors),   cmocka_unit_test(test_graph_checks),
-        cmocka_unit_test(test_tiny_models),
+        cmocka_unit_test(test_tiny_models),   cmocka_unit_test(test_inspect_models),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
