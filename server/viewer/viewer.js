@@ -355,7 +355,12 @@ async function init() {
     showError(e);
     return;
   }
-  for (const m of state.models) $('model').append(option(m.name, m.name + ' ' + m.version));
+  // Preselect the first classifier that grad-CAM (the default method) fits: an autoencoder
+  // (reconstruction) comes first in name order in the bundled repository but is no default.
+  const first = state.models.find((m) => !m.reconstruction && (m.methods || []).includes('gradcam'));
+  for (const m of state.models) {
+    $('model').append(option(m.name, m.name + ' ' + m.version, first && m.name === first.name));
+  }
   for (const m of state.methods) $('method').append(option(m.name, m.name, m.name === 'gradcam'));
   onModelChange();
 }

@@ -331,8 +331,11 @@ def check_model_archive(work, base_docs):
         r = run(["/bin/sh", script], env=env)
         onnx = glob.glob(dest + "/*/model.onnx")
         if ok:
-            check(r.returncode == 0 and len(onnx) == 1 and open(onnx[0], "rb").read() ==
-                  open(os.path.join(REPO, "models/chest-demo/model.onnx"), "rb").read(),
+            want = sorted(glob.glob(os.path.join(REPO, "models", "*", "model.onnx")))
+            same = len(onnx) == len(want) and all(
+                open(os.path.join(dest, os.path.relpath(w, os.path.join(REPO, "models"))),
+                     "rb").read() == open(w, "rb").read() for w in want)
+            check(r.returncode == 0 and same,
                   f"fetch-models.sh with the right sha256: exit {r.returncode}, {r.stderr}")
         else:
             check(r.returncode != 0 and not onnx and "mismatch" in r.stderr,

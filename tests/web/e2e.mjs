@@ -118,6 +118,8 @@ async function run(base) {
     await page.waitForSelector('#model option', { state: 'attached' });
     await page.waitForSelector('#method option[value="gradcam"]', { state: 'attached' });
     expect(await page.inputValue('#method') === 'gradcam', 'grad-CAM is not the default method');
+    expect(await page.inputValue('#model') !== 'chest-ae', 'the autoencoder is the default model');
+    await page.selectOption('#model', 'chest-demo'); /* the repository also holds chest-attention */
   });
 
   await check('every control has a label; Tab follows the form', async () => {
