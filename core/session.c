@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "mem_plan.h"
+#include "par.h"
 
 enum { ALIGN = 16 };                /* floats: buffers start on 64-byte boundaries */
 enum { V_KEEP = 1, V_SURVIVE = 2 }; /* vflag bits */
@@ -78,6 +79,8 @@ struct xai_session {
     float *arena;
     size_t arena_bytes, arena_used; /* reserved; the most any plan used (floats) */
     struct buf scratch;
+    size_t scratch_stride; /* floats of scratch per thread */
+    xai_par *par;          /* NULL: one thread */
     /* keep requests; the plans are made again only when they change */
     uint8_t *keep, *keep_node;
     bool keep_all;
@@ -224,6 +227,7 @@ void xai_session_free(xai_session *s)
 {
     if (!s) return;
     if (s->arena) munmap(s->arena, s->arena_bytes);
+    xai_par_free(s->par);
     free(s->scratch.p);
     free(s->prof_fwd);
     free(s->prof_bwd);
@@ -234,6 +238,26 @@ void xai_session_free(xai_session *s)
 const xai_model *xai_session_model(const xai_session *s)
 {
     return s->m;
+}
+
+xai_status xai_session_set_threads(xai_session *s, int threads, struct xai_err *err)
+{
+    if (threads < 1 || threads > XAI_MAX_THREADS)
+        return xai_fail(err, XAI_INVALID_ARGUMENT, "thread count %d is not in 1..%d", threads,
+                        XAI_MAX_THREADS);
+    if (threads == xai_par_threads(s->par)) return XAI_OK;
+    xai_par_free(s->par);
+    s->par = NULL;
+    if (threads > 1 && !(s->par = xai_par_new(threads)))
+        return xai_fail(err, XAI_NO_MEMORY, "cannot start %d threads", threads);
+    if (!buf_reserve(&s->scratch, s->scratch_stride * (size_t)threads))
+        return xai_fail(err, XAI_NO_MEMORY, "out of memory for scratch");
+    return XAI_OK;
+}
+
+int xai_session_threads(const xai_session *s)
+{
+    return xai_par_threads(s->par);
 }
 
 /* ---- keep requests ---- */
@@ -342,7 +366,8 @@ static xai_status plan_activations(xai_session *s, struct xai_err *err)
         size_t need = node_scratch(s, &m->nodes[k]);
         if (need > scratch) scratch = need;
     }
-    if (!buf_reserve(&s->scratch, scratch))
+    s->scratch_stride = (scratch + ALIGN - 1) / ALIGN * ALIGN;
+    if (!buf_reserve(&s->scratch, s->scratch_stride * (size_t)xai_par_threads(s->par)))
         return xai_fail(err, XAI_NO_MEMORY, "out of memory for scratch");
     s->act_planned = true;
     s->act_batch = s->batch;
@@ -408,6 +433,8 @@ static void bind_run(xai_session *s, const struct xai_node *n, struct xai_op_run
     r->gout = s->pgout;
     r->gin = s->pgin;
     r->scratch = s->scratch.p;
+    r->scratch_stride = s->scratch_stride;
+    r->par = s->par;
     r->batch = s->batch;
 }
 
