@@ -124,6 +124,9 @@ struct xai_op_run {
      * count (par.h); thread tid uses the scratch block xai_op_scratch(r, tid). */
     xai_par *par;
     size_t scratch_stride; /* floats from one thread's scratch block to the next */
+    /* forward only, ops with fuse_relu: apply max(y, 0) to the output (a Relu node that the
+     * session fused into this one: it reads the result as the Relu's output, session.c) */
+    bool relu;
 };
 
 static inline float *xai_op_scratch(const struct xai_op_run *r, int tid)
@@ -140,6 +143,8 @@ struct xai_op_def {
      * the backward pass (session.c); tests/ops poisons everything else to check them. */
     unsigned bwd_in;
     bool bwd_out;
+    /* forward honours xai_op_run.relu (single-output ops whose backward reads no output) */
+    bool fuse_relu;
     xai_status (*init)(const struct xai_node_def *nd, void **params, struct xai_err *err);
     void (*free_params)(void *params); /* NULL: free() */
     xai_status (*infer)(const void *p, const struct xai_shape *in, int n_in, struct xai_shape *out,

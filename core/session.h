@@ -103,5 +103,8 @@ size_t xai_session_plan_bytes(const xai_session *s);
 /* For tests: true when no two buffers of the current plans that are live at the same time
  * share memory. */
 bool xai_session_plan_check(const xai_session *s);
+/* For tests and benchmarks: how many Relu nodes the last forward pass ran as part of their
+ * producer (session.c). */
+int xai_session_fused_relus(const xai_session *s);
 
 #endif
