@@ -1,347 +1,68 @@
-/* _winograd.c - Winograd F(4x4, 3x3) convolution; see _winograd.h.
- *
- * Matrices (points 0, 1, -1, 2, -2, infinity):
- *   B^T = [4  0 -5  0  1  0]   G = [ 1/4     0     0 ]   A^T = [1 1  1 1  1 0]
- *         [0 -4 -4  1  1  0]       [-1/6  -1/6  -1/6 ]         [0 1 -1 2 -2 0]
- *         [0  4 -4 -1  1  0]       [-1/6   1/6  -1/6 ]         [0 1  1 4  4 0]
- *         [0 -2 -1  2  1  0]       [1/24  1/12   1/6 ]         [0 1 -1 8 -8 1]
- *         [0  2 -1 -2  1  0]       [1/24 -1/12   1/6 ]
- *         [0  4  0 -5  0  1]       [   0     0     1 ]
- * Position xi = 6k + l of a 6x6 tile: k its row (vertical transform), l its column.
- */
+/* _winograd.c - Winograd F(4x4, 3x3) convolution: blocks of tiles, the gemms, threads; see
+ * _winograd.h (the transforms are in _winograd_rows.c). */
 #include "_winograd.h"
 
 #include <cblas.h>
 #include <string.h>
 
+#include "_winograd_rows.h"
+
 /* Tiles per block: V and M of a block (36 * (c + m) * tiles floats) about this size, but at
  * least WINO_MIN_TILES tiles, below which the gemms get too narrow. */
 #define WINO_BLOCK_FLOATS (1 << 19)
 #define WINO_MIN_TILES 32
-#define WINO_LINES 80 /* line buffers of the transforms, lp floats each */
-
-struct geo {
-    int64_t c, m, h, w, oh, ow, ph, pw;
-    int64_t th, tw; /* tiles down, across */
-    int64_t rows;   /* tile rows (over the batch) */
-    int64_t per;    /* tile rows per block */
-    int64_t blocks; /* blocks */
-    int64_t lp;     /* floats of one line buffer (>= 4 * tw + 2) */
-    size_t scratch; /* floats per thread */
-};
+/* Streamed weights: a block's V (or dM) at most this many floats (few blocks: each transforms
+ * the weights again), and the weights transformed WINO_SLICE channels at a time. */
+#define WINO_STREAM_FLOATS (1 << 21)
+#define WINO_SLICE 32
 
 bool xai_wino_fits(const struct xai_win *g)
 {
     return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1;
 }
 
-static struct geo geo_of(const struct xai_win *g, int64_t m, int64_t n)
+static int64_t max64(int64_t a, int64_t b)
 {
-    struct geo q = {.c = g->c, .m = m, .h = g->h, .w = g->w, .oh = g->oh, .ow = g->ow};
+    return a > b ? a : b;
+}
+
+/* Tile rows per block: about `want` tiles, whole rows, blocks evened out. */
+static void cut_blocks(struct xai_wgeo *q, int64_t want)
+{
+    q->per = want / q->tw;
+    if (q->per < 1) q->per = 1;
+    if (q->per > q->rows) q->per = q->rows;
+    q->blocks = (q->rows + q->per - 1) / q->per;
+    q->per = (q->rows + q->blocks - 1) / q->blocks;
+    q->blocks = (q->rows + q->per - 1) / q->per;
+}
+
+static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n, bool streamed)
+{
+    struct xai_wgeo q = {.c = g->c, .m = m, .h = g->h, .w = g->w, .oh = g->oh, .ow = g->ow};
     q.ph = g->ph;
     q.pw = g->pw;
     q.th = (q.oh + 3) / 4;
     q.tw = (q.ow + 3) / 4;
     q.rows = n * q.th;
-    int64_t want = WINO_BLOCK_FLOATS / (36 * (q.c + q.m));
-    if (want < WINO_MIN_TILES) want = WINO_MIN_TILES;
-    q.per = want / q.tw;
-    if (q.per < 1) q.per = 1;
-    if (q.per > q.rows) q.per = q.rows;
-    q.blocks = (q.rows + q.per - 1) / q.per;
-    q.per = (q.rows + q.blocks - 1) / q.blocks; /* the same blocks, evened out */
-    q.blocks = (q.rows + q.per - 1) / q.per;
     q.lp = (4 * q.tw + 2 + 15) / 16 * 16;
-    q.scratch = (size_t)(36 * (q.c + q.m) * q.per * q.tw + WINO_LINES * q.lp);
+    q.streamed = streamed;
+    int64_t cm = max64(q.c, q.m);
+    if (!streamed) {
+        cut_blocks(&q, max64(WINO_BLOCK_FLOATS / (36 * (q.c + q.m)), WINO_MIN_TILES));
+        q.scratch = (size_t)(36 * (q.c + q.m) * q.per * q.tw + XAI_WINO_LINES * q.lp);
+        return q;
+    }
+    cut_blocks(&q, max64(WINO_STREAM_FLOATS / (36 * cm), WINO_MIN_TILES));
+    int64_t nt = q.per * q.tw;
+    q.shared = (size_t)(36 * cm * nt);
+    q.scratch = q.shared + (size_t)(36 * WINO_SLICE * (cm + nt) + XAI_WINO_LINES * q.lp);
     return q;
 }
 
-size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n)
+size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, bool streamed)
 {
-    return geo_of(g, m, n).scratch;
-}
-
-/* ---- weights ---- */
-
-void xai_wino_weights(const float *w, int64_t m, int64_t c, float *u)
-{
-    static const double G[6][3] = {{0.25, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                   {0, 0, 1}};
-    for (int64_t mc = 0; mc < m * c; mc++) {
-        const float *g = w + mc * 9;
-        double t[6][3];
-        for (int k = 0; k < 6; k++)
-            for (int j = 0; j < 3; j++)
-                t[k][j] = G[k][0] * g[j] + G[k][1] * g[3 + j] + G[k][2] * g[6 + j];
-        for (int k = 0; k < 6; k++)
-            for (int l = 0; l < 6; l++)
-                u[(k * 6 + l) * m * c + mc] =
-                    (float)(t[k][0] * G[l][0] + t[k][1] * G[l][1] + t[k][2] * G[l][2]);
-    }
-}
-
-/* ---- forward transforms ---- */
-
-/* row[q] = src[q - pw] where that is inside [0, w), else 0; q < n. */
-static void pad_line(const float *src, int64_t w, int64_t pw, int64_t n, float *row)
-{
-    int64_t lo = pw < 0 ? 0 : pw > n ? n : pw, hi = w + pw < lo ? lo : w + pw > n ? n : w + pw;
-    memset(row, 0, sizeof(float) * (size_t)lo);
-    if (hi > lo) memcpy(row + lo, src + lo - pw, sizeof(float) * (size_t)(hi - lo));
-    memset(row + hi, 0, sizeof(float) * (size_t)(n - hi));
-}
-
-/* The loops below take every row as its own restrict pointer, so that the compiler vectorises
- * them across tiles without run-time alias checks. */
-
-/* e_k = (B^T d)_k over n columns, d_i unit stride. */
-static void bt_cols(int64_t n, const float *restrict d0, const float *restrict d1,
-                    const float *restrict d2, const float *restrict d3, const float *restrict d4,
-                    const float *restrict d5, float *restrict e0, float *restrict e1,
-                    float *restrict e2, float *restrict e3, float *restrict e4, float *restrict e5)
-{
-    for (int64_t k = 0; k < n; k++) {
-        float a = d3[k] - d1[k], b = d4[k] - d2[k];
-        e0[k] = 4.f * d0[k] - 5.f * d2[k] + d4[k];
-        e1[k] = (d3[k] + d4[k]) - 4.f * (d1[k] + d2[k]);
-        e2[k] = (d4[k] - d3[k]) + 4.f * (d1[k] - d2[k]);
-        e3[k] = b + 2.f * a;
-        e4[k] = b - 2.f * a;
-        e5[k] = 4.f * d1[k] - 5.f * d3[k] + d5[k];
-    }
-}
-
-/* p_j[t] = f[4t + j]: the four phases of a line (n tiles; p0 and p1 get one more). */
-static void phases(int64_t n, const float *restrict f, float *restrict p0, float *restrict p1,
-                   float *restrict p2, float *restrict p3)
-{
-    for (int64_t t = 0; t < n; t++) {
-        p0[t] = f[4 * t];
-        p1[t] = f[4 * t + 1];
-        p2[t] = f[4 * t + 2];
-        p3[t] = f[4 * t + 3];
-    }
-    p0[n] = f[4 * n];
-    p1[n] = f[4 * n + 1];
-}
-
-/* The tiles of one line, from its phases: tile t covers f[4t .. 4t+5]. */
-static void bt_tiles(int64_t n, const float *restrict p0, const float *restrict p1,
-                     const float *restrict p2, const float *restrict p3, float *restrict o0,
-                     float *restrict o1, float *restrict o2, float *restrict o3, float *restrict o4,
-                     float *restrict o5)
-{
-    for (int64_t t = 0; t < n; t++) {
-        float x0 = p0[t], x1 = p1[t], x2 = p2[t], x3 = p3[t], x4 = p0[t + 1], x5 = p1[t + 1];
-        float a = x3 - x1, b = x4 - x2;
-        o0[t] = 4.f * x0 - 5.f * x2 + x4;
-        o1[t] = (x3 + x4) - 4.f * (x1 + x2);
-        o2[t] = (x4 - x3) + 4.f * (x1 - x2);
-        o3[t] = b + 2.f * a;
-        o4[t] = b - 2.f * a;
-        o5[t] = 4.f * x1 - 5.f * x3 + x5;
-    }
-}
-
-/* V = B^T d B for the tiles of tile row ty of one input plane: v[xi * vs + t]. */
-static void in_row(const struct geo *q, const float *plane, int64_t ty, float *v, int64_t vs,
-                   float *lines)
-{
-    int64_t n = 4 * q->tw + 2, lp = q->lp, tw = q->tw;
-    float *d = lines, *e = lines + 6 * lp, *ph = lines + 12 * lp;
-    for (int i = 0; i < 6; i++) {
-        int64_t yy = 4 * ty - q->ph + i;
-        if (yy < 0 || yy >= q->h)
-            memset(d + i * lp, 0, sizeof(float) * (size_t)n);
-        else
-            pad_line(plane + yy * q->w, q->w, q->pw, n, d + i * lp);
-    }
-    bt_cols(n, d, d + lp, d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp, e, e + lp, e + 2 * lp,
-            e + 3 * lp, e + 4 * lp, e + 5 * lp);
-    for (int r = 0; r < 6; r++) {
-        float *o = v + r * 6 * vs;
-        phases(tw, e + r * lp, ph, ph + lp, ph + 2 * lp, ph + 3 * lp);
-        bt_tiles(tw, ph, ph + lp, ph + 2 * lp, ph + 3 * lp, o, o + vs, o + 2 * vs, o + 3 * vs,
-                 o + 4 * vs, o + 5 * vs);
-    }
-}
-
-/* s_o = (A^T m)_o over n columns. */
-static void at_cols(int64_t n, const float *restrict m0, const float *restrict m1,
-                    const float *restrict m2, const float *restrict m3, const float *restrict m4,
-                    const float *restrict m5, float *restrict s0, float *restrict s1,
-                    float *restrict s2, float *restrict s3)
-{
-    for (int64_t t = 0; t < n; t++) {
-        float a = m1[t] + m2[t], b = m1[t] - m2[t], c = m3[t] + m4[t], d = m3[t] - m4[t];
-        s0[t] = m0[t] + a + c;
-        s1[t] = b + 2.f * d;
-        s2[t] = a + 4.f * c;
-        s3[t] = b + 8.f * d + m5[t];
-    }
-}
-
-/* r[4t + j] = p_j[t]: a line from its four phases. */
-static void interleave(int64_t n, const float *restrict p0, const float *restrict p1,
-                       const float *restrict p2, const float *restrict p3, float *restrict r)
-{
-    for (int64_t t = 0; t < n; t++) {
-        r[4 * t] = p0[t];
-        r[4 * t + 1] = p1[t];
-        r[4 * t + 2] = p2[t];
-        r[4 * t + 3] = p3[t];
-    }
-}
-
-/* y[k] = x[k] + b, or max(x[k] + b, 0) when relu. */
-static void add_bias(int64_t n, const float *restrict x, float b, bool relu, float *restrict y)
-{
-    if (!relu) {
-        for (int64_t k = 0; k < n; k++) y[k] = x[k] + b;
-        return;
-    }
-    for (int64_t k = 0; k < n; k++) {
-        float v = x[k] + b;
-        y[k] = v > 0.f ? v : 0.f;
-    }
-}
-
-/* Y = A^T M A (+ bias) for the tiles of tile row ty of one output plane, from m[xi * ms + t]. */
-static void out_row(const struct geo *q, const float *m, int64_t ms, float bias, bool relu,
-                    float *plane, int64_t ty, float *lines)
-{
-    int64_t tw = q->tw, lp = q->lp;
-    float *s = lines, *u = lines + 24 * lp, *row = lines + 40 * lp;
-    for (int k = 0; k < 6; k++) {
-        const float *mk = m + k * 6 * ms;
-        float *sk = s + k * 4 * lp;
-        at_cols(tw, mk, mk + ms, mk + 2 * ms, mk + 3 * ms, mk + 4 * ms, mk + 5 * ms, sk, sk + lp,
-                sk + 2 * lp, sk + 3 * lp);
-    }
-    /* u[(p * 4 + o) * lp + t]: output row p, column phase o */
-    for (int o = 0; o < 4; o++) {
-        const float *so = s + o * lp;
-        at_cols(tw, so, so + 4 * lp, so + 8 * lp, so + 12 * lp, so + 16 * lp, so + 20 * lp,
-                u + o * lp, u + (4 + o) * lp, u + (8 + o) * lp, u + (12 + o) * lp);
-    }
-    for (int p = 0; p < 4 && 4 * ty + p < q->oh; p++) {
-        const float *up = u + p * 4 * lp;
-        interleave(tw, up, up + lp, up + 2 * lp, up + 3 * lp, row);
-        add_bias(q->ow, row, bias, relu, plane + (4 * ty + p) * q->ow);
-    }
-}
-
-/* ---- backward transforms ---- */
-
-/* h_l = (A z)_l: four inputs, six outputs, over n columns. */
-static void a_cols(int64_t n, const float *restrict z0, const float *restrict z1,
-                   const float *restrict z2, const float *restrict z3, float *restrict h0,
-                   float *restrict h1, float *restrict h2, float *restrict h3, float *restrict h4,
-                   float *restrict h5)
-{
-    for (int64_t t = 0; t < n; t++) {
-        float a = z0[t] + z2[t], b = z1[t] + z3[t], c = z0[t] + 4.f * z2[t],
-              d = 2.f * z1[t] + 8.f * z3[t];
-        h0[t] = z0[t];
-        h1[t] = a + b;
-        h2[t] = a - b;
-        h3[t] = c + d;
-        h4[t] = c - d;
-        h5[t] = z3[t];
-    }
-}
-
-/* dM = A dY A^T for the tiles of tile row ty of one output-gradient plane: dm[xi * ms + t]. */
-static void dy_row(const struct geo *q, const float *plane, int64_t ty, float *dm, int64_t ms,
-                   float *lines)
-{
-    int64_t tw = q->tw, lp = q->lp, n = 4 * tw;
-    float *row = lines, *z = lines + lp, *hz = lines + 17 * lp;
-    for (int p = 0; p < 4; p++) {
-        int64_t oy = 4 * ty + p, have = oy < q->oh ? q->ow : 0;
-        if (have) memcpy(row, plane + oy * q->ow, sizeof(float) * (size_t)have);
-        memset(row + have, 0, sizeof(float) * (size_t)(n + 4 - have));
-        float *zp = z + p * 4 * lp;
-        phases(tw, row, zp, zp + lp, zp + 2 * lp, zp + 3 * lp);
-        float *h = hz + p * 6 * lp;
-        a_cols(tw, zp, zp + lp, zp + 2 * lp, zp + 3 * lp, h, h + lp, h + 2 * lp, h + 3 * lp,
-               h + 4 * lp, h + 5 * lp);
-    }
-    for (int l = 0; l < 6; l++) {
-        const float *h = hz + l * lp;
-        float *o = dm + l * ms;
-        a_cols(tw, h, h + 6 * lp, h + 12 * lp, h + 18 * lp, o, o + 6 * ms, o + 12 * ms, o + 18 * ms,
-               o + 24 * ms, o + 30 * ms);
-    }
-}
-
-/* z_j = (B v)_j over n columns. */
-static void b_cols(int64_t n, const float *restrict v0, const float *restrict v1,
-                   const float *restrict v2, const float *restrict v3, const float *restrict v4,
-                   const float *restrict v5, float *restrict z0, float *restrict z1,
-                   float *restrict z2, float *restrict z3, float *restrict z4, float *restrict z5)
-{
-    for (int64_t t = 0; t < n; t++) {
-        z0[t] = 4.f * v0[t];
-        z1[t] = 4.f * (v2[t] - v1[t]) + 2.f * (v4[t] - v3[t]) + 4.f * v5[t];
-        z2[t] = -5.f * v0[t] - 4.f * (v1[t] + v2[t]) - (v3[t] + v4[t]);
-        z3[t] = (v1[t] - v2[t]) + 2.f * (v3[t] - v4[t]) - 5.f * v5[t];
-        z4[t] = v0[t] + (v1[t] + v2[t]) + (v3[t] + v4[t]);
-        z5[t] = v5[t];
-    }
-}
-
-/* line[4t + j] for a row of tiles' 6-wide patches d_j[t]: j < 4 set, j = 4, 5 added onto the
- * next tile's first two (n tiles, 4n + 2 floats). */
-static void overlap_line(int64_t n, const float *restrict d0, const float *restrict d1,
-                         const float *restrict d2, const float *restrict d3,
-                         const float *restrict d4, const float *restrict d5, float *restrict line)
-{
-    interleave(n, d0, d1, d2, d3, line);
-    line[4 * n] = line[4 * n + 1] = 0.f;
-    for (int64_t t = 0; t < n; t++) {
-        line[4 * t + 4] += d4[t];
-        line[4 * t + 5] += d5[t];
-    }
-}
-
-/* y[k] += x[k]. */
-static void add_to(int64_t n, const float *restrict x, float *restrict y)
-{
-    for (int64_t k = 0; k < n; k++) y[k] += x[k];
-}
-
-/* dX += B dV B^T for the tiles of tile row ty of one input-gradient plane, from dv[xi*vs + t]:
- * each tile's 6x6 patch added where it lies inside the image. */
-static void dx_row(const struct geo *q, const float *dv, int64_t vs, float *plane, int64_t ty,
-                   float *lines)
-{
-    int64_t tw = q->tw, lp = q->lp, n = 4 * tw + 2;
-    float *zz = lines, *dd = lines + 36 * lp, *line = lines + 72 * lp;
-    for (int k = 0; k < 6; k++) {
-        const float *vk = dv + k * 6 * vs;
-        float *z = zz + k * 6 * lp;
-        b_cols(tw, vk, vk + vs, vk + 2 * vs, vk + 3 * vs, vk + 4 * vs, vk + 5 * vs, z, z + lp,
-               z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp);
-    }
-    for (int j = 0; j < 6; j++) {
-        const float *z = zz + j * lp;
-        float *d = dd + j * lp;
-        b_cols(tw, z, z + 6 * lp, z + 12 * lp, z + 18 * lp, z + 24 * lp, z + 30 * lp, d, d + 6 * lp,
-               d + 12 * lp, d + 18 * lp, d + 24 * lp, d + 30 * lp);
-    }
-    int64_t lo = q->pw < n ? q->pw : n, hi = q->w + q->pw < n ? q->w + q->pw : n;
-    for (int i = 0; i < 6; i++) {
-        int64_t yy = 4 * ty - q->ph + i;
-        if (yy < 0 || yy >= q->h || hi <= lo) continue;
-        const float *d = dd + i * 6 * lp;
-        overlap_line(tw, d, d + lp, d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp, line);
-        add_to(hi - lo, line + lo, plane + yy * q->w + lo - q->pw);
-    }
+    return geo_of(g, m, n, streamed).scratch;
 }
 
 /* ---- blocks ----
@@ -361,7 +82,7 @@ struct blk {
 };
 
 struct job_ctx {
-    const struct geo *q;
+    const struct xai_wgeo *q;
     const struct xai_wino_job *j;
     const float *src, *bias;
     float *dst;
@@ -377,12 +98,12 @@ static float *thread_scratch(const struct job_ctx *x, int tid)
 
 static float *thread_lines(const struct job_ctx *x, int tid)
 {
-    return thread_scratch(x, tid) + x->q->scratch - WINO_LINES * x->q->lp;
+    return thread_scratch(x, tid) + x->q->scratch - XAI_WINO_LINES * x->q->lp;
 }
 
 static struct blk block_at(const struct job_ctx *x, int64_t b, float *scratch)
 {
-    const struct geo *q = x->q;
+    const struct xai_wgeo *q = x->q;
     struct blk k;
     k.r0 = b * q->per;
     k.r1 = k.r0 + q->per < q->rows ? k.r0 + q->per : q->rows;
@@ -396,25 +117,25 @@ static struct blk block_at(const struct job_ctx *x, int64_t b, float *scratch)
 static void stage_in(const struct job_ctx *x, const struct blk *k, int64_t c0, int64_t c1,
                      float *lines)
 {
-    const struct geo *q = x->q;
+    const struct xai_wgeo *q = x->q;
     int64_t hw = q->h * q->w, ohw = q->oh * q->ow;
     for (int64_t r = k->r0; r < k->r1; r++) {
         int64_t t0 = (r - k->r0) * q->tw, ty = r % q->th;
         if (x->fwd) {
             const float *img = x->src + (r / q->th) * x->j->xs;
             for (int64_t c = c0; c < c1; c++)
-                in_row(q, img + c * hw, ty, k->v + c * k->nt + t0, q->c * k->nt, lines);
+                xai_wino_in_row(q, img + c * hw, ty, k->v + c * k->nt + t0, q->c * k->nt, lines);
         } else {
             const float *g = x->src + (r / q->th) * x->j->ys;
             for (int64_t m = c0; m < c1; m++)
-                dy_row(q, g + m * ohw, ty, k->mo + m * k->nt + t0, q->m * k->nt, lines);
+                xai_wino_dy_row(q, g + m * ohw, ty, k->mo + m * k->nt + t0, q->m * k->nt, lines);
         }
     }
 }
 
 static void stage_gemm(const struct job_ctx *x, const struct blk *k, int xi)
 {
-    const struct geo *q = x->q;
+    const struct xai_wgeo *q = x->q;
     const float *u = x->j->u + xi * q->m * q->c;
     float *v = k->v + xi * q->c * k->nt, *mo = k->mo + xi * q->m * k->nt;
     int nt = (int)k->nt;
@@ -430,19 +151,19 @@ static void stage_gemm(const struct job_ctx *x, const struct blk *k, int xi)
 static void stage_out(const struct job_ctx *x, const struct blk *k, int64_t c0, int64_t c1,
                       float *lines)
 {
-    const struct geo *q = x->q;
+    const struct xai_wgeo *q = x->q;
     int64_t hw = q->h * q->w, ohw = q->oh * q->ow;
     for (int64_t r = k->r0; r < k->r1; r++) {
         int64_t t0 = (r - k->r0) * q->tw, ty = r % q->th;
         if (x->fwd) {
             float *out = x->dst + (r / q->th) * x->j->ys;
             for (int64_t m = c0; m < c1; m++)
-                out_row(q, k->mo + m * k->nt + t0, q->m * k->nt, x->bias ? x->bias[m] : 0.f,
-                        x->relu, out + m * ohw, ty, lines);
+                xai_wino_out_row(q, k->mo + m * k->nt + t0, q->m * k->nt,
+                                 x->bias ? x->bias[m] : 0.f, x->relu, out + m * ohw, ty, lines);
         } else {
             float *img = x->dst + (r / q->th) * x->j->xs;
             for (int64_t c = c0; c < c1; c++)
-                dx_row(q, k->v + c * k->nt + t0, q->c * k->nt, img + c * hw, ty, lines);
+                xai_wino_dx_row(q, k->v + c * k->nt + t0, q->c * k->nt, img + c * hw, ty, lines);
         }
     }
 }
@@ -506,6 +227,63 @@ static void run_stages(struct job_ctx *x, int64_t b)
     xai_par_for(x->j->par, (co + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_out_item, x);
 }
 
+/* ---- streamed weights ----
+ *
+ * For layers whose transformed weights are not kept (small maps, big channel counts, batch
+ * > 1), the weights are transformed per call, a slice of WINO_SLICE channels at a time: the
+ * block's V (forward) or dM (backward) is built in parallel into thread 0's shared scratch,
+ * then each item takes a slice of output channels (forward) or input channels (backward),
+ * transforms that slice of the weights, runs its 36 gemms and its output transforms. */
+
+static void stream_item(void *ctx, int64_t i, int tid)
+{
+    const struct job_ctx *x = ctx;
+    const struct xai_wgeo *q = x->q;
+    const struct blk *k = &x->b;
+    int64_t s0 = i * WINO_SLICE, n = (x->fwd ? q->m : q->c) - s0, cm = max64(q->c, q->m);
+    if (n > WINO_SLICE) n = WINO_SLICE;
+    float *u = thread_scratch(x, tid) + q->shared, *o = u + 36 * WINO_SLICE * cm;
+    float *lines = thread_lines(x, tid);
+    int nt = (int)k->nt, hw = (int)(q->h * q->w), ohw = (int)(q->oh * q->ow);
+    if (x->fwd) { /* u[xi][m - s0][c] */
+        xai_wino_weights_runs(x->j->w + s0 * q->c * 9, 1, n * q->c, 0, u, n * q->c);
+        for (int xi = 0; xi < 36; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, nt, (int)q->c, 1.f,
+                        u + xi * n * q->c, (int)q->c, k->v + xi * q->c * nt, nt, 0.f,
+                        o + xi * n * nt, nt);
+    } else { /* u[xi][m][c - s0] */
+        xai_wino_weights_runs(x->j->w + s0 * 9, q->m, n, q->c, u, q->m * n);
+        for (int xi = 0; xi < 36; xi++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, nt, (int)q->m, 1.f,
+                        u + xi * q->m * n, (int)n, k->mo + xi * q->m * nt, nt, 0.f, o + xi * n * nt,
+                        nt);
+    }
+    for (int64_t r = k->r0; r < k->r1; r++) {
+        int64_t t0 = (r - k->r0) * q->tw, ty = r % q->th;
+        for (int64_t c = s0; c < s0 + n; c++) {
+            const float *src = o + (c - s0) * nt + t0;
+            if (x->fwd)
+                xai_wino_out_row(q, src, n * nt, x->bias ? x->bias[c] : 0.f, x->relu,
+                                 x->dst + (r / q->th) * x->j->ys + c * ohw, ty, lines);
+            else
+                xai_wino_dx_row(q, src, n * nt, x->dst + (r / q->th) * x->j->xs + c * hw, ty,
+                                lines);
+        }
+    }
+}
+
+/* Block b with streamed weights. */
+static void run_streamed(struct job_ctx *x, int64_t b)
+{
+    const struct xai_wgeo *q = x->q;
+    x->b = block_at(x, b, thread_scratch(x, 0));
+    x->b.mo = x->b.v; /* the shared scratch holds V (forward) or dM (backward) */
+    int64_t ci = in_channels(x), co = out_channels(x);
+    xai_par_for(x->j->par, (ci + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_in_item, x);
+    xai_par_for(x->j->par, (co + WINO_SLICE - 1) / WINO_SLICE, stream_item, x);
+    (void)q;
+}
+
 /* Forward: every block. Backward: the even blocks, then the odd ones (patches of adjacent
  * blocks overlap in dX). */
 static void run_job(struct job_ctx *x)
@@ -514,25 +292,31 @@ static void run_job(struct job_ctx *x)
     for (int pass = 0; pass < (x->fwd ? 1 : 2); pass++) {
         x->parity = pass;
         int64_t n = x->fwd ? blocks : (blocks + 1 - pass) / 2;
-        if (blocks >= WINO_PAR_BLOCKS) {
+        if (!x->q->streamed && blocks >= WINO_PAR_BLOCKS) {
             xai_par_for(x->j->par, n, run_block, x);
             continue;
         }
-        for (int64_t i = 0; i < n; i++) run_stages(x, x->fwd ? i : 2 * i + pass);
+        for (int64_t i = 0; i < n; i++) {
+            int64_t b = x->fwd ? i : 2 * i + pass;
+            if (x->q->streamed)
+                run_streamed(x, b);
+            else
+                run_stages(x, b);
+        }
     }
 }
 
 void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
                       float *y)
 {
-    struct geo q = geo_of(j->g, j->m, j->n);
+    struct xai_wgeo q = geo_of(j->g, j->m, j->n, !j->u);
     struct job_ctx c = {&q, j, x, bias, y, true, relu, 0, {0}};
     run_job(&c);
 }
 
 void xai_wino_backward(const struct xai_wino_job *j, const float *gy, float *gx)
 {
-    struct geo q = geo_of(j->g, j->m, j->n);
+    struct xai_wgeo q = geo_of(j->g, j->m, j->n, !j->u);
     struct job_ctx c = {&q, j, gy, NULL, gx, false, false, 0, {0}};
     run_job(&c);
 }

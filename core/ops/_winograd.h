@@ -16,7 +16,11 @@
  * same pixels and fixes the order of the additions whatever the thread count.
  *
  * Work is split into blocks of whole tile rows (over the batch), sized by the channel counts
- * only; each block is one item of a parallel loop with its own scratch.
+ * only; blocks, or the channels and xi of one block, are the items of parallel loops.
+ *
+ * The weights are either transformed once (xai_wino_weights, at load: 4x the weights' size)
+ * or, "streamed", per call by slices of channels (for layers whose maps are too small at
+ * batch 1 to be worth keeping them, run at a larger batch).
  */
 #ifndef XAI_OPS_WINOGRAD_H
 #define XAI_OPS_WINOGRAD_H
@@ -31,7 +35,8 @@
 /* Whether the window is one this path computes: 3x3 kernel, stride 1, no dilation. */
 bool xai_wino_fits(const struct xai_win *g);
 
-/* Transformed weights of one group: w [m][c][3][3] -> u [36][m][c] (36 * m * c floats). */
+/* Transformed weights of one group, in double then rounded: w [m][c][3][3] -> u [36][m][c]
+ * (36 * m * c floats). */
 void xai_wino_weights(const float *w, int64_t m, int64_t c, float *u);
 
 /* One convolution (one group) over n batch items. Forward: x (c channels of item i at
@@ -40,7 +45,8 @@ void xai_wino_weights(const float *w, int64_t m, int64_t c, float *u);
 struct xai_wino_job {
     const struct xai_win *g; /* g->c: input channels of the group */
     int64_t m, n;            /* output channels of the group, batch items */
-    const float *u;          /* xai_wino_weights of the group */
+    const float *u;          /* xai_wino_weights of the group; NULL: streamed from w */
+    const float *w;          /* the group's weights [m][c][3][3] (streamed) */
     int64_t xs, ys;          /* floats from one batch item to the next, input and output side */
     xai_par *par;
     float *scratch; /* per thread: xai_wino_scratch floats, stride floats apart */
@@ -48,7 +54,7 @@ struct xai_wino_job {
 };
 
 /* Floats of scratch one thread needs for a job on this window, m output channels, n items. */
-size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n);
+size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, bool streamed);
 /* relu: y = max(conv + bias, 0) (a fused Relu, op.h). */
 void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
                       float *y);

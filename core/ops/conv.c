@@ -3,11 +3,11 @@
  * (the weights are constants).
  *
  * The ways it computes (_conv_paths.h), chosen per node and shape: depthwise convolutions
- * (one input channel per group) run a direct loop; 3x3 stride-1 convolutions on maps of at
- * least WINO_TILES 4x4 tiles run Winograd F(4x4, 3x3) with weights transformed at load
- * (_winograd.h); other stride-1 convolutions with few output channels run shifted views of a
- * padded copy (_conv_shift.c); the rest im2col + sgemm (_conv_gemm.c). All split their work
- * between the session's threads by shape only. A following Relu can be fused (op.h).
+ * (one input channel per group) run a direct loop; 3x3 stride-1 convolutions run Winograd
+ * F(4x4, 3x3) (_winograd.h) when their maps or the batch are big enough (see WINO_TILES); other
+ * stride-1 convolutions with few output channels run shifted views of a padded copy
+ * (_conv_shift.c); the rest im2col + sgemm (_conv_gemm.c). All split their work between the
+ * session's threads by shape only. A following Relu can be fused (op.h).
  */
 #include <stdlib.h>
 
@@ -46,18 +46,33 @@ static bool is_depthwise(const struct conv_p *p)
     return p->cg == 1 && p->a.group > 1;
 }
 
-/* 3x3 stride-1 convolutions run Winograd F(4x4, 3x3) (_winograd.h) when their output has at
- * least WINO_TILES 4x4 tiles per batch item: on smaller maps with many channels the gemms
- * get too narrow at batch 1, and the transformed weights (4x the weights) too big for what
- * they save. Decided at load, from the input's shape at batch 1. */
+/* 3x3 stride-1 convolutions run Winograd F(4x4, 3x3) (_winograd.h). With transformed weights
+ * kept from load when their output has at least WINO_TILES 4x4 tiles per batch item (decided
+ * from the input's shape at batch 1); on smaller maps with many channels the gemms get too
+ * narrow at batch 1, and the transformed weights (4x the weights) too big for what they save.
+ * Those run Winograd with weights transformed per call (streamed) once the batch brings
+ * WINO_STREAM_TILES tiles, im2col otherwise. */
 #define WINO_TILES 16
+#define WINO_STREAM_TILES 32
+
+static int64_t wino_tiles(const struct xai_win *g)
+{
+    return ((g->oh + 3) / 4) * ((g->ow + 3) / 4);
+}
 
 static bool use_winograd(const struct conv_p *p, const struct xai_shape *x)
 {
     struct xai_win g;
     if (is_depthwise(p) || p->a.nsp != 2 || window(p, x, &g, NULL) || !xai_wino_fits(&g))
         return false;
-    return ((g.oh + 3) / 4) * ((g.ow + 3) / 4) >= WINO_TILES;
+    return wino_tiles(&g) >= WINO_TILES;
+}
+
+/* Winograd at this batch size: kept weights, or streamed ones. */
+static bool use_streamed(const struct conv_p *p, const struct xai_win *g, int64_t n)
+{
+    return !p->u && !is_depthwise(p) && p->a.nsp == 2 && xai_wino_fits(g) &&
+           n * wino_tiles(g) >= WINO_STREAM_TILES;
 }
 
 static xai_status init(const struct xai_node_def *nd, void **params, struct xai_err *err)
@@ -109,7 +124,7 @@ static size_t scratch(const void *pp, const struct xai_shape *in, int n_in,
     struct xai_win g;
     if (window(p, &in[0], &g, NULL) || is_depthwise(p)) return 0;
     int64_t n = in[0].d[0];
-    if (p->u) return xai_wino_scratch(&g, p->m / p->a.group, n);
+    if (p->u || use_streamed(p, &g, n)) return xai_wino_scratch(&g, p->m / p->a.group, n, !p->u);
     if (xai_conv_shift_fits(&g, p->m, p->a.group, n)) return xai_conv_shift_scratch(&g, p->m);
     return xai_conv_gemm_scratch(&g, p->m, p->a.group, n);
 }
@@ -162,7 +177,8 @@ static struct xai_wino_job wino_job(const struct conv_p *p, const struct xai_win
     return (struct xai_wino_job){g,
                                  mg,
                                  r->in[0]->shape.d[0],
-                                 p->u + gi * 36 * mg * p->cg,
+                                 p->u ? p->u + gi * 36 * mg * p->cg : NULL,
+                                 r->in[1]->data + gi * mg * p->cg * 9,
                                  p->cg * p->a.group * g->h * g->w,
                                  p->m * g->oh * g->ow,
                                  r->par,
@@ -219,7 +235,7 @@ static void forward(const struct xai_op_run *r)
         xai_par_for(r->par, n * p->m, dw_forward_plane, &c);
         return;
     }
-    if (p->u) {
+    if (p->u || use_streamed(p, &g, n)) {
         forward_winograd(p, &g, r);
         return;
     }
@@ -241,7 +257,7 @@ static void backward(const struct xai_op_run *r)
         xai_par_for(r->par, n * p->a.group, dw_backward_plane, &c);
         return;
     }
-    if (p->u) {
+    if (p->u || use_streamed(p, &g, n)) {
         backward_winograd(p, &g, r);
         return;
     }
