@@ -124,8 +124,10 @@ struct xai_op_run {
      * count (par.h); thread tid uses the scratch block xai_op_scratch(r, tid). */
     xai_par *par;
     size_t scratch_stride; /* floats from one thread's scratch block to the next */
-    /* forward only, ops with fuse_relu: apply max(y, 0) to the output (a Relu node that the
-     * session fused into this one: it reads the result as the Relu's output, session.c) */
+    /* A Relu node the session fused into this one (session.c). Forward (ops with fuse_relu):
+     * write max(y, 0), which the session reads as the Relu's output. Backward (ops with
+     * relu_grad): out[0] is the Relu's output and gout[0] the gradient of the Relu's output,
+     * not yet masked: use gout[0] * (out[0] > 0); gout[0]'s memory is the op's to overwrite. */
     bool relu;
 };
 
@@ -145,6 +147,8 @@ struct xai_op_def {
     bool bwd_out;
     /* forward honours xai_op_run.relu (single-output ops whose backward reads no output) */
     bool fuse_relu;
+    /* backward honours xai_op_run.relu (masks the output gradient itself) */
+    bool relu_grad;
     xai_status (*init)(const struct xai_node_def *nd, void **params, struct xai_err *err);
     void (*free_params)(void *params); /* NULL: free() */
     xai_status (*infer)(const void *p, const struct xai_shape *in, int n_in, struct xai_shape *out,

@@ -37,7 +37,9 @@
  * step is skipped and its input is never stored (no memory). Relu's backward reads its
  * output, so nothing it needs is lost. In backward, unless a rule override replaces Relu's
  * or either gradient must stay readable, the input's gradient shares the output's memory
- * and the Relu's step masks it in place (g = y > 0 ? g : 0), one pass and one buffer less.
+ * and the Relu's step masks it in place (g = y > 0 ? g : 0), one buffer less; or, when the
+ * producer declares relu_grad and runs its own rule, the producer masks the gradient as it
+ * reads it (xai_op_run.relu in backward) and the Relu's step does nothing: one pass less too.
  *
  * The arena's address space is reserved at forward for the worst gradient plan too (the
  * activations plus every gradient unshared; MAP_NORESERVE, never touched unless used), so a
@@ -113,7 +115,8 @@ struct xai_session {
      * its producer runs, and whether this backward pass masks its gradient in place */
     int *fuse_into;
     uint8_t *fused, *galias, *uses; /* uses: readers of each value, saturated at 2 */
-    bool grelu_ov, pgrelu_ov;       /* this pass / the gradient plan have a Relu override */
+    uint8_t *gmask; /* aliased Relus whose producer masks the gradient itself (relu_grad) */
+    bool grelu_ov, pgrelu_ov; /* this pass / the gradient plan have a Relu override */
     /* planner workspace */
     struct xai_mreq *req;
     int *req_val, *work;
@@ -214,6 +217,7 @@ static void layout(xai_session *s, struct carver *c)
     s->fuse_into = carve(c, nn, sizeof(int));
     s->fused = carve(c, nn, 1);
     s->galias = carve(c, nn, 1);
+    s->gmask = carve(c, nn, 1);
     s->uses = carve(c, nv, 1);
 }
 
@@ -825,13 +829,25 @@ static void relu_mask(xai_session *s, const struct xai_node *n)
     xai_par_for(s->par, (c.n + MASK_PIECE - 1) / MASK_PIECE, mask_piece, &c);
 }
 
+/* Aliased Relus whose producer's built-in backward masks the gradient as it reads it. */
+static void mask_owners(xai_session *s, const struct xai_backward_opts *opts)
+{
+    const xai_model *m = s->m;
+    for (int k = 0; k < m->n_nodes; k++) {
+        s->gmask[k] = 0;
+        if (!s->galias[k]) continue;
+        const struct xai_op_def *op = m->nodes[m->values[m->nodes[k].in[0]].producer].op;
+        s->gmask[k] = op->relu_grad && !find_override(opts, op->name);
+    }
+}
+
 static void backward_node(xai_session *s, int k, const struct xai_backward_opts *opts)
 {
     const struct xai_node *n = &s->m->nodes[k];
     int t = 2 * s->m->n_nodes - 1 - k;
     if (s->galias[k]) {
         double t0 = s->prof_bwd ? now_s() : 0;
-        relu_mask(s, n);
+        if (!s->gmask[k]) relu_mask(s, n);
         if (s->prof_bwd) s->prof_bwd[k] += now_s() - t0;
         return;
     }
@@ -839,6 +855,11 @@ static void backward_node(xai_session *s, int k, const struct xai_backward_opts 
     const struct xai_grad_override *ov = find_override(opts, n->op->name);
     struct xai_op_run r;
     bind_run(s, n, &r, ov ? RUN_OVERRIDE : RUN_BWD);
+    int relu = s->fuse_into[k];
+    if (!ov && relu >= 0 && s->gmask[relu]) { /* the op masks the Relu's gradient itself */
+        r.relu = true;
+        s->pout[0] = &s->vals[s->m->nodes[relu].out[0]];
+    }
     double t0 = s->prof_bwd ? now_s() : 0;
     if (ov)
         ov->backward(&r, ov->user);
@@ -860,6 +881,7 @@ xai_status xai_session_backward(xai_session *s, const struct xai_grad_seed *seed
         memset(s->flow, 0, (size_t)s->m->n_values);
         return st;
     }
+    mask_owners(s, opts);
     for (int k = s->m->n_nodes - 1; k >= 0; k--)
         if (s->runs[k]) backward_node(s, k, opts);
     s->backward_done = true;

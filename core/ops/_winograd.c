@@ -84,7 +84,7 @@ struct blk {
 struct job_ctx {
     const struct xai_wgeo *q;
     const struct xai_wino_job *j;
-    const float *src, *bias;
+    const float *src, *bias, *mask; /* mask: backward through a fused Relu, its output */
     float *dst;
     bool fwd, relu;
     int64_t parity; /* backward: block 2 * item + parity */
@@ -127,8 +127,10 @@ static void stage_in(const struct job_ctx *x, const struct blk *k, int64_t c0, i
                 xai_wino_in_row(q, img + c * hw, ty, k->v + c * k->nt + t0, q->c * k->nt, lines);
         } else {
             const float *g = x->src + (r / q->th) * x->j->ys;
+            const float *mask = x->mask ? x->mask + (r / q->th) * x->j->ys : NULL;
             for (int64_t m = c0; m < c1; m++)
-                xai_wino_dy_row(q, g + m * ohw, ty, k->mo + m * k->nt + t0, q->m * k->nt, lines);
+                xai_wino_dy_row(q, g + m * ohw, mask ? mask + m * ohw : NULL, ty,
+                                k->mo + m * k->nt + t0, q->m * k->nt, lines);
         }
     }
 }
@@ -310,13 +312,13 @@ void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float 
                       float *y)
 {
     struct xai_wgeo q = geo_of(j->g, j->m, j->n, !j->u);
-    struct job_ctx c = {&q, j, x, bias, y, true, relu, 0, {0}};
+    struct job_ctx c = {&q, j, x, bias, NULL, y, true, relu, 0, {0}};
     run_job(&c);
 }
 
-void xai_wino_backward(const struct xai_wino_job *j, const float *gy, float *gx)
+void xai_wino_backward(const struct xai_wino_job *j, const float *gy, const float *mask, float *gx)
 {
     struct xai_wgeo q = geo_of(j->g, j->m, j->n, !j->u);
-    struct job_ctx c = {&q, j, gy, NULL, gx, false, false, 0, {0}};
+    struct job_ctx c = {&q, j, gy, NULL, mask, gx, false, false, 0, {0}};
     run_job(&c);
 }

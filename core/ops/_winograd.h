@@ -58,6 +58,7 @@ size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, bool stre
 /* relu: y = max(conv + bias, 0) (a fused Relu, op.h). */
 void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
                       float *y);
-void xai_wino_backward(const struct xai_wino_job *j, const float *gy, float *gx);
+/* mask: NULL, or a fused Relu's output (laid out as gy): gy counts only where it is > 0. */
+void xai_wino_backward(const struct xai_wino_job *j, const float *gy, const float *mask, float *gx);
 
 #endif

@@ -247,14 +247,27 @@ static void a_cols(int64_t n, const float *restrict z0, const float *restrict z1
 }
 
 /* dM = A dY A^T for the tiles of tile row ty of one output-gradient plane: dm[xi * ms + t]. */
-void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *dm,
-                     int64_t ms, float *lines)
+/* row[k] = y[k] > 0 ? g[k] : 0: a gradient through a fused Relu, y its output. */
+static void mask_row(int64_t n, const float *restrict g, const float *restrict y,
+                     float *restrict row)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float v = g[k]; /* read unconditionally, so that it vectorises */
+        row[k] = y[k] > 0.f ? v : 0.f;
+    }
+}
+
+void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, const float *mask, int64_t ty,
+                     float *dm, int64_t ms, float *lines)
 {
     int64_t tw = q->tw, lp = q->lp, n = 4 * tw;
     float *row = lines, *z = lines + lp, *hz = lines + 17 * lp;
     for (int p = 0; p < 4; p++) {
         int64_t oy = 4 * ty + p, have = oy < q->oh ? q->ow : 0;
-        if (have) memcpy(row, plane + oy * q->ow, sizeof(float) * (size_t)have);
+        if (have && mask)
+            mask_row(have, plane + oy * q->ow, mask + oy * q->ow, row);
+        else if (have)
+            memcpy(row, plane + oy * q->ow, sizeof(float) * (size_t)have);
         memset(row + have, 0, sizeof(float) * (size_t)(n + 4 - have));
         float *zp = z + p * 4 * lp;
         phases(tw, row, zp, zp + lp, zp + 2 * lp, zp + 3 * lp);

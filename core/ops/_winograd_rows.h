@@ -31,9 +31,10 @@ void xai_wino_in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, f
  * m[xi * ms + t]. */
 void xai_wino_out_row(const struct xai_wgeo *q, const float *m, int64_t ms, float bias, bool relu,
                       float *plane, int64_t ty, float *lines);
-/* dM = A dY A^T for tile row ty of one output-gradient plane: dm[xi * ms + t]. */
-void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *dm,
-                     int64_t ms, float *lines);
+/* dM = A dY A^T for tile row ty of one output-gradient plane: dm[xi * ms + t]. mask: NULL, or
+ * the plane of a fused Relu's output, where dY counts only where the mask is > 0. */
+void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, const float *mask, int64_t ty,
+                     float *dm, int64_t ms, float *lines);
 /* dX += B dV B^T under each tile of tile row ty of one input-gradient plane, from dv[xi*vs+t]. */
 void xai_wino_dx_row(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
                      int64_t ty, float *lines);

@@ -133,14 +133,27 @@ static void fwd_planes(void *c, int64_t q0, int64_t q1)
             xai_vec_affine(k->hw, a[q % p->c], b[q % p->c], x + q * k->hw, y + q * k->hw);
 }
 
+/* gx[k] += a * (y[k] > 0 ? gy[k] : 0): the gradient through a fused Relu, y its output. */
+static void axpy_masked(int64_t n, float a, const float *restrict y, const float *restrict gy,
+                        float *restrict gx)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float g = gy[k]; /* read unconditionally, so that it vectorises */
+        gx[k] += a * (y[k] > 0.f ? g : 0.f);
+    }
+}
+
 static void bwd_planes(void *c, int64_t q0, int64_t q1)
 {
     const struct bn_ctx *k = c;
     const struct bn_p *p = k->r->p;
-    const float *gy = k->r->gout[0]->data;
+    const float *gy = k->r->gout[0]->data, *y = k->r->out[0]->data;
     float *gx = k->r->gin[0]->data;
     for (int64_t q = q0; q < q1; q++)
-        xai_vec_axpy(k->hw, p->ab[q % p->c], gy + q * k->hw, gx + q * k->hw);
+        if (k->r->relu)
+            axpy_masked(k->hw, p->ab[q % p->c], y + q * k->hw, gy + q * k->hw, gx + q * k->hw);
+        else
+            xai_vec_axpy(k->hw, p->ab[q % p->c], gy + q * k->hw, gx + q * k->hw);
 }
 
 static void forward(const struct xai_op_run *r)
@@ -165,6 +178,7 @@ const struct xai_op_def xai_op_batch_normalization = {
     .grad_mask = 1u,
     .bwd_in = 0u,
     .fuse_relu = true,
+    .relu_grad = true,
     .init = init,
     .infer = infer,
     .forward = forward,

@@ -204,7 +204,8 @@ static void backward_winograd(const struct conv_p *p, const struct xai_win *g,
     int64_t mg = p->m / p->a.group;
     for (int64_t gi = 0; gi < p->a.group; gi++) {
         struct xai_wino_job j = wino_job(p, g, r, gi);
-        xai_wino_backward(&j, r->gout[0]->data + gi * mg * g->oh * g->ow,
+        int64_t off = gi * mg * g->oh * g->ow;
+        xai_wino_backward(&j, r->gout[0]->data + off, r->relu ? r->out[0]->data + off : NULL,
                           r->gin[0]->data + gi * g->c * g->h * g->w);
     }
 }
@@ -246,6 +247,24 @@ static void forward(const struct xai_op_run *r)
         xai_conv_gemm_forward(&j, r->in[0]->data, r->out[0]->data);
 }
 
+/* Backward through a fused Relu on the paths that read dY directly: mask it in place first
+ * (op.h: its memory is ours to overwrite then). */
+static void mask_piece(void *ctx, int64_t lo, int64_t hi)
+{
+    const struct xai_op_run *r = ctx;
+    const float *y = r->out[0]->data;
+    float *g = r->gout[0]->data;
+    for (int64_t i = lo; i < hi; i++) {
+        float v = g[i]; /* read unconditionally, so that it vectorises */
+        g[i] = y[i] > 0.f ? v : 0.f;
+    }
+}
+
+static void mask_relu(const struct xai_op_run *r)
+{
+    xai_par_range(r->par, xai_shape_numel(&r->out[0]->shape), XAI_PAR_ELEMS, mask_piece, (void *)r);
+}
+
 static void backward(const struct xai_op_run *r)
 {
     const struct conv_p *p = r->p;
@@ -254,6 +273,7 @@ static void backward(const struct xai_op_run *r)
     int64_t n = r->in[0]->shape.d[0];
     if (is_depthwise(p)) {
         struct dw_ctx c = {p, &g, r};
+        if (r->relu) mask_relu(r);
         xai_par_for(r->par, n * p->a.group, dw_backward_plane, &c);
         return;
     }
@@ -261,6 +281,7 @@ static void backward(const struct xai_op_run *r)
         backward_winograd(p, &g, r);
         return;
     }
+    if (r->relu) mask_relu(r);
     struct xai_conv_job j = conv_job(p, &g, r);
     if (xai_conv_shift_fits(&g, p->m, p->a.group, n))
         xai_conv_shift_backward(&j, r->gout[0]->data, r->gin[0]->data);
@@ -275,6 +296,7 @@ const struct xai_op_def xai_op_conv = {
     .grad_mask = 1u,
     .bwd_in = 2u,
     .fuse_relu = true,
+    .relu_grad = true,
     .init = init,
     .free_params = free_params,
     .infer = infer,

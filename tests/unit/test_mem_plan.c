@@ -243,6 +243,22 @@ static void relu_rule(const struct xai_op_run *r, void *user)
         r->gin[0]->data[i] += y[i] > 0.f ? gy[i] : 0.f;
 }
 
+/* A BatchNormalization backward override equal to the built-in rule for fusion_model's
+ * parameters (a = scale / sqrt(var + eps) in double, then float). */
+static void bn_rule(const struct xai_op_run *r, void *user)
+{
+    (*(int *)user)++;
+    const struct xai_shape *sh = &r->gout[0]->shape;
+    int64_t hw = sh->d[2] * sh->d[3];
+    for (int64_t q = 0; q < sh->d[0] * 6; q++) {
+        int c = (int)(q % 6);
+        float a = (float)((double)(1.f + 0.1f * (float)c) /
+                          sqrt((double)(0.5f + 0.2f * (float)c) + (double)1e-5f));
+        for (int64_t k = 0; k < hw; k++)
+            r->gin[0]->data[q * hw + k] += a * r->gout[0]->data[q * hw + k];
+    }
+}
+
 /* Logits and the input gradient of logit 1 (opts: stops, overrides) into y and g. */
 static void fused_run(xai_session *s, const xai_model *m, int n,
                       const struct xai_backward_opts *opts, float *y, float *g)
@@ -296,6 +312,13 @@ static void test_relu_fusion(void **state)
         struct xai_backward_opts o = {&ov, 1, NULL, 0};
         expect_same(lean, full, m, n, &o);
         assert_int_equal(calls, 6);
+        /* an override of a producer that masks the Relu's gradient itself (relu_grad): the
+         * session masks it for the override instead */
+        int bn_calls = 0;
+        struct xai_grad_override bo = {"BatchNormalization", bn_rule, &bn_calls};
+        struct xai_backward_opts bno = {&bo, 1, NULL, 0};
+        expect_same(lean, full, m, n, &bno);
+        assert_int_equal(bn_calls, 2);
         /* a stop at a fused input: its gradient stays readable */
         int stop = xai_model_find(m, "bn");
         struct xai_backward_opts so = {NULL, 0, &stop, 1};

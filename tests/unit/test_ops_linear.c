@@ -342,11 +342,20 @@ static void check_conv(const struct cv *cv)
     assert_memory_equal(r.y, y1, sizeof(float) * (size_t)ny);
     float *gx2 = run_backward(&nd, &r, 0, gy);
     assert_memory_equal(gx2, gx, sizeof(float) * (size_t)nx);
-    /* with a fused Relu: max(y, 0), exactly */
+    /* with a fused Relu: max(y, 0), exactly; backward masks dY by the Relu's output */
     r.relu = true;
     run_forward(&nd, &r);
     for (int64_t i = 0; i < ny; i++) assert_float_equal(r.y[i], y1[i] > 0.f ? y1[i] : 0.f, 0.f);
+    float *gyr = malloc(sizeof(float) * (size_t)ny);
+    memcpy(gyr, gy, sizeof(float) * (size_t)ny);
+    float *gx3 = run_backward(&nd, &r, 0, gyr);
     r.relu = false;
+    for (int64_t i = 0; i < ny; i++) gyr[i] = y1[i] > 0.f ? gy[i] : 0.f;
+    float *gx4 = run_backward(&nd, &r, 0, gyr);
+    assert_memory_equal(gx3, gx4, sizeof(float) * (size_t)nx);
+    free(gyr);
+    free(gx3);
+    free(gx4);
     xai_par_free(r.par);
     r.par = NULL;
     free(y1);
