@@ -5,14 +5,15 @@
 
 #include "_vec.h"
 
-/* Floating-point operations per tile, about: fewer tiles than flops / PAR_GEMM_FLOPS, at
- * most PAR_GEMM_TILES. Tiles split n first (each tile packs its own columns of B and rows
- * of A; columns are what most products here have plenty of), in steps of PAR_GEMM_COLS,
- * then m in steps of PAR_GEMM_ROWS. */
-#define PAR_GEMM_FLOPS (4.0e6)
-#define PAR_GEMM_TILES 8
-#define PAR_GEMM_COLS 192
-#define PAR_GEMM_ROWS 64
+/* Tiles: each one packs its own rows of A and columns of B, so a split costs copies whether
+ * or not threads use it (the split cannot depend on the thread count). So: one tile below
+ * PAR_GEMM_FLOPS per tile, at most PAR_GEMM_TILES, splitting n first (the columns of B are
+ * packed once whatever the split of n; a split of m packs all of B again per tile), in
+ * steps of at least PAR_GEMM_COLS columns, then m in steps of at least PAR_GEMM_ROWS rows. */
+#define PAR_GEMM_FLOPS (8.0e6)
+#define PAR_GEMM_TILES 4
+#define PAR_GEMM_COLS 256
+#define PAR_GEMM_ROWS 128
 
 struct grid {
     int64_t gm, gn, mb, nb;
@@ -34,8 +35,9 @@ static struct grid grid_of(const struct xai_gemm *g)
     int64_t want = (int64_t)(flops / PAR_GEMM_FLOPS);
     want = want < 1 ? 1 : want > PAR_GEMM_TILES ? PAR_GEMM_TILES : want;
     struct grid d;
-    d.gn = min64(want, ceil_div(g->n, PAR_GEMM_COLS));
-    d.gm = min64(ceil_div(want, d.gn), ceil_div(g->m, PAR_GEMM_ROWS));
+    d.gn = min64(want, g->n / PAR_GEMM_COLS);
+    if (d.gn < 1) d.gn = 1;
+    d.gm = min64(ceil_div(want, d.gn), g->m / PAR_GEMM_ROWS);
     if (d.gn < 1) d.gn = 1;
     if (d.gm < 1) d.gm = 1;
     d.nb = ceil_div(ceil_div(g->n, d.gn), 16) * 16;
