@@ -13,6 +13,17 @@
 
 #include <string.h>
 
+/* The transforms are compiled for AVX-512 and AVX2 too, picked at load by the CPU (GCC's
+ * function multi-versioning): wider vectors, the same operations in the same order (no
+ * contraction into FMA in ISO C mode), so the same numbers on any of them. The helpers are
+ * inlined into each version. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ROW_CLONES
+#endif
+#define HELPER static inline __attribute__((always_inline))
+
 /* ---- weights ---- */
 
 void xai_wino_weights(const float *w, int64_t m, int64_t c, float *u)
@@ -78,7 +89,7 @@ void xai_wino_weights_runs(const float *w, int64_t runs, int64_t len, int64_t st
 /* ---- forward transforms ---- */
 
 /* row[q] = src[q - pw] where that is inside [0, w), else 0; q < n. */
-static void pad_line(const float *src, int64_t w, int64_t pw, int64_t n, float *row)
+HELPER void pad_line(const float *src, int64_t w, int64_t pw, int64_t n, float *row)
 {
     int64_t lo = pw < 0 ? 0 : pw > n ? n : pw, hi = w + pw < lo ? lo : w + pw > n ? n : w + pw;
     memset(row, 0, sizeof(float) * (size_t)lo);
@@ -90,7 +101,7 @@ static void pad_line(const float *src, int64_t w, int64_t pw, int64_t n, float *
  * them across tiles without run-time alias checks. */
 
 /* e_k = (B^T d)_k over n columns, d_i unit stride. */
-static void bt_cols(int64_t n, const float *restrict d0, const float *restrict d1,
+HELPER void bt_cols(int64_t n, const float *restrict d0, const float *restrict d1,
                     const float *restrict d2, const float *restrict d3, const float *restrict d4,
                     const float *restrict d5, float *restrict e0, float *restrict e1,
                     float *restrict e2, float *restrict e3, float *restrict e4, float *restrict e5)
@@ -107,7 +118,7 @@ static void bt_cols(int64_t n, const float *restrict d0, const float *restrict d
 }
 
 /* p_j[t] = f[4t + j]: the four phases of a line (n tiles; p0 and p1 get one more). */
-static void phases(int64_t n, const float *restrict f, float *restrict p0, float *restrict p1,
+HELPER void phases(int64_t n, const float *restrict f, float *restrict p0, float *restrict p1,
                    float *restrict p2, float *restrict p3)
 {
     for (int64_t t = 0; t < n; t++) {
@@ -121,7 +132,7 @@ static void phases(int64_t n, const float *restrict f, float *restrict p0, float
 }
 
 /* The tiles of one line, from its phases: tile t covers f[4t .. 4t+5]. */
-static void bt_tiles(int64_t n, const float *restrict p0, const float *restrict p1,
+HELPER void bt_tiles(int64_t n, const float *restrict p0, const float *restrict p1,
                      const float *restrict p2, const float *restrict p3, float *restrict o0,
                      float *restrict o1, float *restrict o2, float *restrict o3, float *restrict o4,
                      float *restrict o5)
@@ -139,8 +150,8 @@ static void bt_tiles(int64_t n, const float *restrict p0, const float *restrict 
 }
 
 /* V = B^T d B for the tiles of tile row ty of one input plane: v[xi * vs + t]. */
-void xai_wino_in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *v, int64_t vs,
-                     float *lines)
+ROW_CLONES void xai_wino_in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *v,
+                                int64_t vs, float *lines)
 {
     int64_t n = 4 * q->tw + 2, lp = q->lp, tw = q->tw;
     float *d = lines, *e = lines + 6 * lp, *ph = lines + 12 * lp;
@@ -162,7 +173,7 @@ void xai_wino_in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, f
 }
 
 /* s_o = (A^T m)_o over n columns. */
-static void at_cols(int64_t n, const float *restrict m0, const float *restrict m1,
+HELPER void at_cols(int64_t n, const float *restrict m0, const float *restrict m1,
                     const float *restrict m2, const float *restrict m3, const float *restrict m4,
                     const float *restrict m5, float *restrict s0, float *restrict s1,
                     float *restrict s2, float *restrict s3)
@@ -177,7 +188,7 @@ static void at_cols(int64_t n, const float *restrict m0, const float *restrict m
 }
 
 /* r[4t + j] = p_j[t]: a line from its four phases. */
-static void interleave(int64_t n, const float *restrict p0, const float *restrict p1,
+HELPER void interleave(int64_t n, const float *restrict p0, const float *restrict p1,
                        const float *restrict p2, const float *restrict p3, float *restrict r)
 {
     for (int64_t t = 0; t < n; t++) {
@@ -189,7 +200,7 @@ static void interleave(int64_t n, const float *restrict p0, const float *restric
 }
 
 /* y[k] = x[k] + b, or max(x[k] + b, 0) when relu. */
-static void add_bias(int64_t n, const float *restrict x, float b, bool relu, float *restrict y)
+HELPER void add_bias(int64_t n, const float *restrict x, float b, bool relu, float *restrict y)
 {
     if (!relu) {
         for (int64_t k = 0; k < n; k++) y[k] = x[k] + b;
@@ -202,8 +213,8 @@ static void add_bias(int64_t n, const float *restrict x, float b, bool relu, flo
 }
 
 /* Y = A^T M A (+ bias) for the tiles of tile row ty of one output plane, from m[xi * ms + t]. */
-void xai_wino_out_row(const struct xai_wgeo *q, const float *m, int64_t ms, float bias, bool relu,
-                      float *plane, int64_t ty, float *lines)
+ROW_CLONES void xai_wino_out_row(const struct xai_wgeo *q, const float *m, int64_t ms, float bias,
+                                 bool relu, float *plane, int64_t ty, float *lines)
 {
     int64_t tw = q->tw, lp = q->lp;
     float *s = lines, *u = lines + 24 * lp, *row = lines + 40 * lp;
@@ -229,7 +240,7 @@ void xai_wino_out_row(const struct xai_wgeo *q, const float *m, int64_t ms, floa
 /* ---- backward transforms ---- */
 
 /* h_l = (A z)_l: four inputs, six outputs, over n columns. */
-static void a_cols(int64_t n, const float *restrict z0, const float *restrict z1,
+HELPER void a_cols(int64_t n, const float *restrict z0, const float *restrict z1,
                    const float *restrict z2, const float *restrict z3, float *restrict h0,
                    float *restrict h1, float *restrict h2, float *restrict h3, float *restrict h4,
                    float *restrict h5)
@@ -248,7 +259,7 @@ static void a_cols(int64_t n, const float *restrict z0, const float *restrict z1
 
 /* dM = A dY A^T for the tiles of tile row ty of one output-gradient plane: dm[xi * ms + t]. */
 /* row[k] = y[k] > 0 ? g[k] : 0: a gradient through a fused Relu, y its output. */
-static void mask_row(int64_t n, const float *restrict g, const float *restrict y,
+HELPER void mask_row(int64_t n, const float *restrict g, const float *restrict y,
                      float *restrict row)
 {
     for (int64_t k = 0; k < n; k++) {
@@ -257,8 +268,8 @@ static void mask_row(int64_t n, const float *restrict g, const float *restrict y
     }
 }
 
-void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, const float *mask, int64_t ty,
-                     float *dm, int64_t ms, float *lines)
+ROW_CLONES void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, const float *mask,
+                                int64_t ty, float *dm, int64_t ms, float *lines)
 {
     int64_t tw = q->tw, lp = q->lp, n = 4 * tw;
     float *row = lines, *z = lines + lp, *hz = lines + 17 * lp;
@@ -284,7 +295,7 @@ void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, const float *
 }
 
 /* z_j = (B v)_j over n columns. */
-static void b_cols(int64_t n, const float *restrict v0, const float *restrict v1,
+HELPER void b_cols(int64_t n, const float *restrict v0, const float *restrict v1,
                    const float *restrict v2, const float *restrict v3, const float *restrict v4,
                    const float *restrict v5, float *restrict z0, float *restrict z1,
                    float *restrict z2, float *restrict z3, float *restrict z4, float *restrict z5)
@@ -301,7 +312,7 @@ static void b_cols(int64_t n, const float *restrict v0, const float *restrict v1
 
 /* line[4t + j] for a row of tiles' 6-wide patches d_j[t]: j < 4 set, j = 4, 5 added onto the
  * next tile's first two (n tiles, 4n + 2 floats). */
-static void overlap_line(int64_t n, const float *restrict d0, const float *restrict d1,
+HELPER void overlap_line(int64_t n, const float *restrict d0, const float *restrict d1,
                          const float *restrict d2, const float *restrict d3,
                          const float *restrict d4, const float *restrict d5, float *restrict line)
 {
@@ -314,36 +325,32 @@ static void overlap_line(int64_t n, const float *restrict d0, const float *restr
 }
 
 /* y[k] += x[k]. */
-static void add_to(int64_t n, const float *restrict x, float *restrict y)
+HELPER void add_to(int64_t n, const float *restrict x, float *restrict y)
 {
     for (int64_t k = 0; k < n; k++) y[k] += x[k];
 }
 
 /* dX += B dV B^T for the tiles of tile row ty of one input-gradient plane, from dv[xi*vs + t]:
- * each tile's 6x6 patch added where it lies inside the image. */
-void xai_wino_dx_row(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
-                     int64_t ty, float *lines)
+ * each tile's 6x6 patch added where it lies inside the image. The horizontal transform runs
+ * per tile; its six rows are overlap-added into lines first, so that the vertical one runs
+ * once per column rather than once per tile column. */
+ROW_CLONES void xai_wino_dx_row(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
+                                int64_t ty, float *lines)
 {
     int64_t tw = q->tw, lp = q->lp, n = 4 * tw + 2;
-    float *zz = lines, *dd = lines + 36 * lp, *line = lines + 72 * lp;
+    float *z = lines, *ln = lines + 6 * lp, *d = lines + 12 * lp;
     for (int k = 0; k < 6; k++) {
         const float *vk = dv + k * 6 * vs;
-        float *z = zz + k * 6 * lp;
         b_cols(tw, vk, vk + vs, vk + 2 * vs, vk + 3 * vs, vk + 4 * vs, vk + 5 * vs, z, z + lp,
                z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp);
+        overlap_line(tw, z, z + lp, z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp, ln + k * lp);
     }
-    for (int j = 0; j < 6; j++) {
-        const float *z = zz + j * lp;
-        float *d = dd + j * lp;
-        b_cols(tw, z, z + 6 * lp, z + 12 * lp, z + 18 * lp, z + 24 * lp, z + 30 * lp, d, d + 6 * lp,
-               d + 12 * lp, d + 18 * lp, d + 24 * lp, d + 30 * lp);
-    }
+    b_cols(n, ln, ln + lp, ln + 2 * lp, ln + 3 * lp, ln + 4 * lp, ln + 5 * lp, d, d + lp,
+           d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp);
     int64_t lo = q->pw < n ? q->pw : n, hi = q->w + q->pw < n ? q->w + q->pw : n;
     for (int i = 0; i < 6; i++) {
         int64_t yy = 4 * ty - q->ph + i;
-        if (yy < 0 || yy >= q->h || hi <= lo) continue;
-        const float *d = dd + i * 6 * lp;
-        overlap_line(tw, d, d + lp, d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp, line);
-        add_to(hi - lo, line + lo, plane + yy * q->w + lo - q->pw);
+        if (yy >= 0 && yy < q->h && hi > lo)
+            add_to(hi - lo, d + i * lp + lo, plane + yy * q->w + lo - q->pw);
     }
 }
