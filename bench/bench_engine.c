@@ -3,6 +3,12 @@
  * one logit with respect to the input, at a given batch size. Prints one JSON line with the
  * median and all run times (ms) and the process's peak resident memory. Driven by bench/run.
  *
+ * Threads: OPENBLAS_NUM_THREADS (bench/run sets it to the thread count it gives PyTorch) is
+ * handed to the session (xai_session_set_threads), which splits the ops' work itself, and
+ * OpenBLAS runs single-threaded inside it; XAI_BLAS_THREADS=1 instead leaves the session at
+ * one thread and OpenBLAS at OPENBLAS_NUM_THREADS (threads inside each sgemm only), the way
+ * xaid ran before it had its own threads.
+ *
  * usage: bench_engine MODEL.onnx BATCH REPEATS
  */
 #include <cblas.h>
@@ -73,6 +79,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_engine: %s\n", err.msg);
         return 1;
     }
+    int threads = openblas_get_num_threads();
+    bool blas_threads = getenv("XAI_BLAS_THREADS") && atoi(getenv("XAI_BLAS_THREADS"));
+    if (!blas_threads) {
+        openblas_set_num_threads(1);
+        if (xai_session_set_threads(s, threads, &err)) {
+            fprintf(stderr, "bench_engine: %s\n", err.msg);
+            return 1;
+        }
+    }
     struct xai_tensor x = {m->values[m->input].shape, NULL};
     x.shape.d[0] = batch;
     int64_t n = xai_shape_numel(&x.shape);
@@ -100,8 +115,8 @@ int main(int argc, char **argv)
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"impl\": \"xaid\", \"batch\": %d, \"threads\": %d, ", batch,
-           openblas_get_num_threads());
+    printf("{\"impl\": \"xaid\", \"batch\": %d, \"threads\": %d, \"threading\": \"%s\", ", batch,
+           threads, blas_threads ? "openblas" : "engine");
     print_times("forward", tf, reps);
     print_times("forward_grad", tb, reps);
     printf("\"gflop\": %.4f, \"peak_rss_mb\": %.1f}\n", 2e-9 * (double)xai_model_macs(m) * batch,

@@ -2,7 +2,9 @@
  * bench_nodes.c - times the nodes of one op type of a model one by one, outside the executor:
  * each node runs forward and backward REPEATS times on its own buffers (random inputs), and
  * the minimum time of each is printed, so a loaded machine disturbs the figures less than it
- * does whole-model medians. For A/B work on an op's kernels. Thread count: OPENBLAS_NUM_THREADS.
+ * does whole-model medians. For A/B work on an op's kernels. Threads: XAI_THREADS (default 1),
+ * the engine's own pool with OpenBLAS at one thread; or XAI_THREADS unset and
+ * OPENBLAS_NUM_THREADS, OpenBLAS's threads inside each sgemm.
  *
  * usage: bench_nodes MODEL.onnx BATCH REPEATS [OP_TYPE (default Conv)]
  */
@@ -11,8 +13,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <cblas.h>
+
 #include "blas_tune.h"
 #include "model.h"
+#include "par.h"
 
 static double now_ms(void)
 {
@@ -38,6 +43,9 @@ int main(int argc, char **argv)
     int64_t batch = atoll(argv[2]);
     int reps = atoi(argv[3]);
     const char *want = argc > 4 ? argv[4] : "Conv";
+    int threads = getenv("XAI_THREADS") ? atoi(getenv("XAI_THREADS")) : 1;
+    if (getenv("XAI_THREADS")) openblas_set_num_threads(1);
+    xai_par *par = xai_par_new(threads);
     xai_model *m = NULL;
     struct xai_err err = {{0}};
     if (xai_model_load(argv[1], &m, &err)) {
@@ -84,9 +92,9 @@ int main(int argc, char **argv)
             pgout[i] = &tgout[i];
         }
         size_t sc = n->op->scratch ? n->op->scratch(n->params, ins, n->n_in, outs) : 0;
-        float *scratch = rand_buf((int64_t)sc);
-        struct xai_op_run r = {n->params, n->n_in, pin,     n->n_out, pout,
-                               pgout,     pgin,    scratch, batch};
+        float *scratch = rand_buf((int64_t)sc * (threads > 1 ? threads : 1));
+        struct xai_op_run r = {n->params, n->n_in, pin,   n->n_out, pout, pgout,
+                               pgin,      scratch, batch, par,      sc};
         double bf = 1e30, bb = 1e30;
         for (int i = 0; i < reps; i++) {
             double t0 = now_ms();
@@ -118,6 +126,7 @@ int main(int argc, char **argv)
     if (tot_macs) printf(", forward %.1f GFLOP/s", 2e-6 * tot_macs / tot_f);
     printf("\n");
     free(shapes);
+    xai_par_free(par);
     xai_model_free(m);
     return 0;
 }

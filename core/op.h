@@ -12,7 +12,8 @@
  *             with a message naming the node, the op and the attribute.
  *   infer     output shapes from input shapes. `batch` is the run's batch size (the graph
  *             input's first dimension), for ops whose folded constants depend on it.
- *   scratch   floats of scratch memory forward or backward needs (NULL: none).
+ *   scratch   floats of scratch memory forward or backward needs (NULL: none), per thread:
+ *             a run with a thread pool gets one such block per thread (xai_op_scratch).
  *   forward   computes outputs from inputs.
  *   backward  ACCUMULATES (+=) the gradient of each input whose gin[i] is non-NULL, from the
  *             gradients of the outputs. Only inputs in grad_mask are ever asked for. It may
@@ -28,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "par.h"
 #include "status.h"
 #include "tensor.h"
 
@@ -117,7 +119,22 @@ struct xai_op_run {
     const struct xai_tensor *const *gin;  /* accumulate into these; NULL where not wanted */
     float *scratch;
     int64_t batch;
+    /* The session's worker threads (NULL: run serially). An op that splits its work with
+     * xai_par_for splits it by shape only, so that its results do not depend on the thread
+     * count (par.h); thread tid uses the scratch block xai_op_scratch(r, tid). */
+    xai_par *par;
+    size_t scratch_stride; /* floats from one thread's scratch block to the next */
+    /* A Relu node the session fused into this one (session.c). Forward (ops with fuse_relu):
+     * write max(y, 0), which the session reads as the Relu's output. Backward (ops with
+     * relu_grad): out[0] is the Relu's output and gout[0] the gradient of the Relu's output,
+     * not yet masked: use gout[0] * (out[0] > 0); gout[0]'s memory is the op's to overwrite. */
+    bool relu;
 };
+
+static inline float *xai_op_scratch(const struct xai_op_run *r, int tid)
+{
+    return r->scratch + (size_t)tid * r->scratch_stride;
+}
 
 struct xai_op_def {
     const char *name;
@@ -128,6 +145,10 @@ struct xai_op_def {
      * the backward pass (session.c); tests/ops poisons everything else to check them. */
     unsigned bwd_in;
     bool bwd_out;
+    /* forward honours xai_op_run.relu (single-output ops whose backward reads no output) */
+    bool fuse_relu;
+    /* backward honours xai_op_run.relu (masks the output gradient itself) */
+    bool relu_grad;
     xai_status (*init)(const struct xai_node_def *nd, void **params, struct xai_err *err);
     void (*free_params)(void *params); /* NULL: free() */
     xai_status (*infer)(const void *p, const struct xai_shape *in, int n_in, struct xai_shape *out,

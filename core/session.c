@@ -31,6 +31,16 @@
  * only what they declare (tests/ops checks the declarations with poisoned data, and debug
  * builds fill every buffer with NaN when it dies).
  *
+ * RELU FUSION. A Relu whose input has no other reader and need not survive is run by its
+ * producer (ops declaring fuse_relu: Conv, BatchNormalization, Add) as an epilogue
+ * (xai_op_run.relu): the producer writes the Relu's output directly, the Relu's forward
+ * step is skipped and its input is never stored (no memory). Relu's backward reads its
+ * output, so nothing it needs is lost. In backward, unless a rule override replaces Relu's
+ * or either gradient must stay readable, the input's gradient shares the output's memory
+ * and the Relu's step masks it in place (g = y > 0 ? g : 0), one buffer less; or, when the
+ * producer declares relu_grad and runs its own rule, the producer masks the gradient as it
+ * reads it (xai_op_run.relu in backward) and the Relu's step does nothing: one pass less too.
+ *
  * The arena's address space is reserved at forward for the worst gradient plan too (the
  * activations plus every gradient unshared; MAP_NORESERVE, never touched unless used), so a
  * backward pass never moves the arena under the tensors a caller read after forward.
@@ -59,6 +69,7 @@
 #include <unistd.h>
 
 #include "mem_plan.h"
+#include "par.h"
 
 enum { ALIGN = 16 };                /* floats: buffers start on 64-byte boundaries */
 enum { V_KEEP = 1, V_SURVIVE = 2 }; /* vflag bits */
@@ -78,6 +89,8 @@ struct xai_session {
     float *arena;
     size_t arena_bytes, arena_used; /* reserved; the most any plan used (floats) */
     struct buf scratch;
+    size_t scratch_stride; /* floats of scratch per thread */
+    xai_par *par;          /* NULL: one thread */
     /* keep requests; the plans are made again only when they change */
     uint8_t *keep, *keep_node;
     bool keep_all;
@@ -98,6 +111,12 @@ struct xai_session {
     unsigned grad_act_id;
     int *g_t0, *g_t1;
     size_t *g_off, grad_top;
+    /* Relu fusion (see the top): per node, the Relu it runs (-1: none), whether it is a Relu
+     * its producer runs, and whether this backward pass masks its gradient in place */
+    int *fuse_into;
+    uint8_t *fused, *galias, *uses; /* uses: readers of each value, saturated at 2 */
+    uint8_t *gmask; /* aliased Relus whose producer masks the gradient itself (relu_grad) */
+    bool grelu_ov, pgrelu_ov; /* this pass / the gradient plan have a Relu override */
     /* planner workspace */
     struct xai_mreq *req;
     int *req_val, *work;
@@ -218,6 +237,21 @@ static void layout(xai_session *s, struct carver *c)
     s->pout = carve(c, nio, sizeof *s->pout);
     s->pgout = carve(c, nio, sizeof *s->pgout);
     s->pgin = carve(c, nio, sizeof *s->pgin);
+    s->fuse_into = carve(c, nn, sizeof(int));
+    s->fused = carve(c, nn, 1);
+    s->galias = carve(c, nn, 1);
+    s->gmask = carve(c, nn, 1);
+    s->uses = carve(c, nv, 1);
+}
+
+static void count_uses(xai_session *s)
+{
+    const xai_model *m = s->m;
+    for (int k = 0; k < m->n_nodes; k++)
+        for (int i = 0; i < m->nodes[k].n_in; i++) {
+            int v = m->nodes[k].in[i];
+            if (v >= 0 && s->uses[v] < 2) s->uses[v]++;
+        }
 }
 
 xai_status xai_session_new(const xai_model *m, xai_session **out, struct xai_err *err)
@@ -239,6 +273,7 @@ xai_status xai_session_new(const xai_model *m, xai_session **out, struct xai_err
     }
     c.used = 0;
     layout(s, &c);
+    count_uses(s);
     *out = s;
     return XAI_OK;
 }
@@ -247,6 +282,7 @@ void xai_session_free(xai_session *s)
 {
     if (!s) return;
     if (s->arena) munmap(s->arena, s->arena_bytes);
+    xai_par_free(s->par);
     free(s->scratch.p);
     free(s->prof_fwd);
     free(s->prof_bwd);
@@ -257,6 +293,26 @@ void xai_session_free(xai_session *s)
 const xai_model *xai_session_model(const xai_session *s)
 {
     return s->m;
+}
+
+xai_status xai_session_set_threads(xai_session *s, int threads, struct xai_err *err)
+{
+    if (threads < 1 || threads > XAI_MAX_THREADS)
+        return xai_fail(err, XAI_INVALID_ARGUMENT, "thread count %d is not in 1..%d", threads,
+                        XAI_MAX_THREADS);
+    if (threads == xai_par_threads(s->par)) return XAI_OK;
+    xai_par_free(s->par);
+    s->par = NULL;
+    if (threads > 1 && !(s->par = xai_par_new(threads)))
+        return xai_fail(err, XAI_NO_MEMORY, "cannot start %d threads", threads);
+    if (!buf_reserve(&s->scratch, s->scratch_stride * (size_t)threads))
+        return xai_fail(err, XAI_NO_MEMORY, "out of memory for scratch");
+    return XAI_OK;
+}
+
+int xai_session_threads(const xai_session *s)
+{
+    return xai_par_threads(s->par);
 }
 
 /* ---- keep requests ---- */
@@ -314,6 +370,43 @@ static void mark_survivors(xai_session *s)
     }
 }
 
+/* The producer of Relu node k's input when it can run the Relu (see the top), else -1. */
+static int fusable(const xai_session *s, int k)
+{
+    const xai_model *m = s->m;
+    const struct xai_node *n = &m->nodes[k];
+    if (strcmp(n->op->name, "Relu") != 0 || n->n_in != 1 || n->n_out != 1) return -1;
+    int v = n->in[0];
+    if (v < 0 || m->values[v].cst || s->uses[v] != 1 || (s->vflag[v] & (V_KEEP | V_SURVIVE)))
+        return -1;
+    int p = m->values[v].producer;
+    if (p < 0) return -1;
+    const struct xai_node *pn = &m->nodes[p];
+    if (!pn->op->fuse_relu || pn->op->bwd_out || pn->n_out != 1 || s->fuse_into[p] >= 0) return -1;
+    return xai_shape_eq(&s->shapes[v], &s->shapes[n->out[0]]) ? p : -1;
+}
+
+/* Which Relus their producers run; the Relu's output then lives from the producer's step and
+ * its input takes no memory (act_t1 < act_t0). */
+static void plan_fusion(xai_session *s)
+{
+    const xai_model *m = s->m;
+    for (int k = 0; k < m->n_nodes; k++) {
+        s->fuse_into[k] = -1;
+        s->fused[k] = 0;
+    }
+    for (int k = 0; k < m->n_nodes; k++) {
+        int p = fusable(s, k);
+        if (p < 0) continue;
+        s->fuse_into[p] = k;
+        s->fused[k] = 1;
+        int in = m->nodes[k].in[0], out = m->nodes[k].out[0];
+        s->act_t0[out] = p;
+        s->act_t0[in] = 1;
+        s->act_t1[in] = 0;
+    }
+}
+
 /* Lifetimes of the activations (constants: t0 > t1, no memory). */
 static void act_lifetimes(xai_session *s)
 {
@@ -332,6 +425,7 @@ static void act_lifetimes(xai_session *s)
     mark_survivors(s);
     for (int v = 0; v < m->n_values; v++)
         if (!m->values[v].cst && (s->vflag[v] & V_SURVIVE)) s->act_t1[v] = 2 * m->n_nodes;
+    plan_fusion(s);
 }
 
 static size_t node_scratch(const xai_session *s, const struct xai_node *n)
@@ -353,19 +447,25 @@ static xai_status plan_activations(xai_session *s, struct xai_err *err)
 {
     const xai_model *m = s->m;
     act_lifetimes(s);
-    for (int v = 0; v < m->n_values; v++)
-        s->req[v] = (struct xai_mreq){s->act_t0[v], s->act_t1[v], padded(&s->shapes[v]), 0};
+    for (int v = 0; v < m->n_values; v++) {
+        bool none = m->values[v].cst || s->act_t1[v] < s->act_t0[v];
+        s->req[v] =
+            (struct xai_mreq){s->act_t0[v], s->act_t1[v], none ? 0 : padded(&s->shapes[v]), 0};
+    }
     s->act_top = s->act_bound = xai_plan_place(s->req, m->n_values, 0, s->work);
     for (int v = 0; v < m->n_values; v++) {
         s->act_off[v] = s->req[v].off;
-        if (!m->values[v].cst) s->act_bound += s->req[v].size;
+        if (!m->values[v].cst) s->act_bound += padded(&s->shapes[v]);
     }
+    for (int k = 0; k < m->n_nodes; k++) /* a fused Relu's input: its output's memory */
+        if (s->fused[k]) s->act_off[m->nodes[k].in[0]] = s->act_off[m->nodes[k].out[0]];
     size_t scratch = 0;
     for (int k = 0; k < m->n_nodes; k++) {
         size_t need = node_scratch(s, &m->nodes[k]);
         if (need > scratch) scratch = need;
     }
-    if (!buf_reserve(&s->scratch, scratch))
+    s->scratch_stride = (scratch + ALIGN - 1) / ALIGN * ALIGN;
+    if (!buf_reserve(&s->scratch, s->scratch_stride * (size_t)xai_par_threads(s->par)))
         return xai_fail(err, XAI_NO_MEMORY, "out of memory for scratch");
     s->act_planned = true;
     s->act_batch = s->batch;
@@ -431,6 +531,8 @@ static void bind_run(xai_session *s, const struct xai_node *n, struct xai_op_run
     r->gout = s->pgout;
     r->gin = s->pgin;
     r->scratch = s->scratch.p;
+    r->scratch_stride = s->scratch_stride;
+    r->par = s->par;
     r->batch = s->batch;
 }
 
@@ -448,7 +550,7 @@ static void forward_died(xai_session *s, const struct xai_node *n, int k)
 #ifndef NDEBUG
     for (int i = 0; i < n->n_in + n->n_out; i++) {
         int v = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
-        if (v >= 0 && !s->m->values[v].cst && s->act_t1[v] == k)
+        if (v >= 0 && !s->m->values[v].cst && s->act_t1[v] == k && s->act_t0[v] <= k)
             poison(s->vals[v].data, &s->shapes[v]);
     }
 #endif
@@ -509,8 +611,13 @@ xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input, s
     memset(s->flow, 0, (size_t)m->n_values);
     for (int i = 0; i < m->n_nodes; i++) {
         if ((st = check_deadline(s, err))) return st;
+        if (s->fused[i]) continue; /* its producer ran it */
         struct xai_op_run r;
         bind_run(s, &m->nodes[i], &r, RUN_FWD);
+        if (s->fuse_into[i] >= 0) {
+            r.relu = true;
+            s->pout[0] = &s->vals[m->nodes[s->fuse_into[i]].out[0]];
+        }
         double t0 = s->prof_fwd ? now_s() : 0;
         m->nodes[i].op->forward(&r);
         if (s->prof_fwd) s->prof_fwd[i] += now_s() - t0;
@@ -587,6 +694,25 @@ static void grad_lifetimes(xai_session *s)
     }
 }
 
+/* Fused Relus whose input gradient shares their output gradient's memory in this pass (see
+ * the top): the output's gradient then lives until the input's dies, and the input's takes
+ * no request of its own (g_t1 < g_t0 marks it; g_alias keeps its real lifetime). */
+static void plan_alias(xai_session *s)
+{
+    const xai_model *m = s->m;
+    for (int k = 0; k < m->n_nodes; k++) {
+        const struct xai_node *n = &m->nodes[k];
+        s->galias[k] = 0;
+        if (!s->fused[k] || s->grelu_ov || !s->runs[k] || !wants_gin(s, n, 0)) continue;
+        int in = n->in[0], out = n->out[0];
+        if (grad_survives(s, in) || grad_survives(s, out) || !s->flow[out]) continue;
+        s->galias[k] = 1;
+        s->g_t1[out] = s->g_t1[in];
+        s->g_t0[in] = 1;
+        s->g_t1[in] = 0;
+    }
+}
+
 static void plan_gradients(xai_session *s)
 {
     const xai_model *m = s->m;
@@ -596,18 +722,22 @@ static void plan_gradients(xai_session *s)
             s->req[n++] = (struct xai_mreq){0, end, padded(&s->shapes[v]), s->act_off[v]};
     int fixed = n;
     grad_lifetimes(s);
+    plan_alias(s);
     for (int v = 0; v < m->n_values; v++) {
-        if (!s->flow[v]) continue;
+        if (!s->flow[v] || s->g_t1[v] < s->g_t0[v]) continue;
         s->req_val[n] = v;
         s->req[n++] = (struct xai_mreq){s->g_t0[v], s->g_t1[v], padded(&s->shapes[v]), 0};
     }
     s->grad_top = xai_plan_place(s->req, n, fixed, s->work);
     for (int i = fixed; i < n; i++) s->g_off[s->req_val[i]] = s->req[i].off;
+    for (int k = 0; k < m->n_nodes; k++)
+        if (s->galias[k]) s->g_off[m->nodes[k].in[0]] = s->g_off[m->nodes[k].out[0]];
     memcpy(s->pflow, s->flow, (size_t)m->n_values);
     memcpy(s->pstop, s->stop, (size_t)m->n_values);
     memcpy(s->pseed, s->seed, (size_t)m->n_values);
     memcpy(s->gkeep, s->keep, (size_t)m->n_values);
     s->gkeep_all = s->keep_all;
+    s->pgrelu_ov = s->grelu_ov;
     s->grad_planned = true;
     s->grad_act_id = s->act_id;
 }
@@ -616,8 +746,9 @@ static bool grad_plan_fresh(const xai_session *s)
 {
     size_t nv = (size_t)s->m->n_values;
     return s->grad_planned && s->grad_act_id == s->act_id && s->gkeep_all == s->keep_all &&
-           !memcmp(s->flow, s->pflow, nv) && !memcmp(s->stop, s->pstop, nv) &&
-           !memcmp(s->seed, s->pseed, nv) && !memcmp(s->keep, s->gkeep, nv);
+           s->pgrelu_ov == s->grelu_ov && !memcmp(s->flow, s->pflow, nv) &&
+           !memcmp(s->stop, s->pstop, nv) && !memcmp(s->seed, s->pseed, nv) &&
+           !memcmp(s->keep, s->gkeep, nv);
 }
 
 /* Plans (when needed) and binds the gradients; zeroes those first written at step K and
@@ -695,14 +826,64 @@ static xai_status check_seeds(const xai_session *s, const struct xai_grad_seed *
     return XAI_OK;
 }
 
+/* A fused Relu's backward with the input gradient in the output's memory: g = y > 0 ? g : 0,
+ * by pieces on the session's threads. */
+#define MASK_PIECE 16384
+
+struct mask_ctx {
+    const float *y;
+    float *g;
+    int64_t n;
+};
+
+static void mask_piece(void *ctx, int64_t i, int tid)
+{
+    const struct mask_ctx *c = ctx;
+    int64_t lo = i * MASK_PIECE, hi = lo + MASK_PIECE < c->n ? lo + MASK_PIECE : c->n;
+    for (int64_t k = lo; k < hi; k++) { /* g read unconditionally, so that it vectorises */
+        float g = c->g[k];
+        c->g[k] = c->y[k] > 0.f ? g : 0.f;
+    }
+}
+
+static void relu_mask(xai_session *s, const struct xai_node *n)
+{
+    int out = n->out[0];
+    struct mask_ctx c = {s->vals[out].data, s->grads[out].data, xai_shape_numel(&s->shapes[out])};
+    xai_par_for(s->par, (c.n + MASK_PIECE - 1) / MASK_PIECE, mask_piece, &c);
+}
+
+/* Aliased Relus whose producer's built-in backward masks the gradient as it reads it. */
+static void mask_owners(xai_session *s, const struct xai_backward_opts *opts)
+{
+    const xai_model *m = s->m;
+    for (int k = 0; k < m->n_nodes; k++) {
+        s->gmask[k] = 0;
+        if (!s->galias[k]) continue;
+        const struct xai_op_def *op = m->nodes[m->values[m->nodes[k].in[0]].producer].op;
+        s->gmask[k] = op->relu_grad && !find_override(opts, op->name);
+    }
+}
+
 static void backward_node(xai_session *s, int k, const struct xai_backward_opts *opts)
 {
     const struct xai_node *n = &s->m->nodes[k];
     int t = 2 * s->m->n_nodes - 1 - k;
+    if (s->galias[k]) {
+        double t0 = s->prof_bwd ? now_s() : 0;
+        if (!s->gmask[k]) relu_mask(s, n);
+        if (s->prof_bwd) s->prof_bwd[k] += now_s() - t0;
+        return;
+    }
     zero_new_grads(s, n, t);
     const struct xai_grad_override *ov = find_override(opts, n->op->name);
     struct xai_op_run r;
     bind_run(s, n, &r, ov ? RUN_OVERRIDE : RUN_BWD);
+    int relu = s->fuse_into[k];
+    if (!ov && relu >= 0 && s->gmask[relu]) { /* the op masks the Relu's gradient itself */
+        r.relu = true;
+        s->pout[0] = &s->vals[s->m->nodes[relu].out[0]];
+    }
     double t0 = s->prof_bwd ? now_s() : 0;
     if (ov)
         ov->backward(&r, ov->user);
@@ -719,10 +900,12 @@ xai_status xai_session_backward(xai_session *s, const struct xai_grad_seed *seed
     xai_status st = check_seeds(s, seeds, n_seeds, err);
     if (st) return st;
     mark_flow(s, seeds, n_seeds, opts);
+    s->grelu_ov = find_override(opts, "Relu") != NULL;
     if ((st = prepare_grads(s, seeds, n_seeds, err))) {
         memset(s->flow, 0, (size_t)s->m->n_values);
         return st;
     }
+    mask_owners(s, opts);
     for (int k = s->m->n_nodes - 1; k >= 0; k--) {
         if (!s->runs[k]) continue;
         if ((st = check_deadline(s, err))) return st;
@@ -786,6 +969,13 @@ bool xai_session_plan_check(const xai_session *s)
     bool ok = xai_plan_check(r, n);
     free(r);
     return ok;
+}
+
+int xai_session_fused_relus(const xai_session *s)
+{
+    int n = 0;
+    for (int k = 0; s->act_planned && k < s->m->n_nodes; k++) n += s->fused[k];
+    return n;
 }
 
 /* ---- profiling ---- */

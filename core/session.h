@@ -59,6 +59,15 @@ xai_status xai_session_new(const xai_model *m, xai_session **out, struct xai_err
 void xai_session_free(xai_session *s);
 const xai_model *xai_session_model(const xai_session *s);
 
+/* Threads the session's runs may use (default 1; at most XAI_MAX_THREADS). With more than one,
+ * the session starts its own worker threads and the ops split their work between them: the
+ * results are bit-identical whatever the count. The caller should then keep OpenBLAS at one
+ * thread (openblas_set_num_threads(1)), as a server's workers, each with its own session,
+ * always should. */
+#define XAI_MAX_THREADS 64
+xai_status xai_session_set_threads(xai_session *s, int threads, struct xai_err *err);
+int xai_session_threads(const xai_session *s);
+
 /* Runs the forward pass on input (shape [N, ...] matching the model input but for N). */
 xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input, struct xai_err *err);
 /* Runs the backward pass from the seeds after a forward pass. opts may be NULL. */
@@ -103,5 +112,8 @@ size_t xai_session_plan_bytes(const xai_session *s);
 /* For tests: true when no two buffers of the current plans that are live at the same time
  * share memory. */
 bool xai_session_plan_check(const xai_session *s);
+/* For tests and benchmarks: how many Relu nodes the last forward pass ran as part of their
+ * producer (session.c). */
+int xai_session_fused_relus(const xai_session *s);
 
 #endif

@@ -4,15 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Guided: the ordinary Relu gradient, then only its positive part (Captum: relu(grad_input)). */
+/* Guided: the ordinary Relu gradient, then only its positive part (Captum: relu(grad_input)).
+ * x > 0 where y = relu(x) > 0: the rule reads the output, which the session keeps for Relu's
+ * own backward (its input it may not keep). */
 static void guided_backward(const struct xai_op_run *r, void *user)
 {
     (void)user;
     if (!r->gout[0] || !r->gin[0]) return;
-    const float *x = r->in[0]->data, *gy = r->gout[0]->data;
+    const float *y = r->out[0]->data, *gy = r->gout[0]->data;
     float *gx = r->gin[0]->data;
-    int64_t n = xai_shape_numel(&r->in[0]->shape);
-    for (int64_t i = 0; i < n; i++) gx[i] += x[i] > 0.f && gy[i] > 0.f ? gy[i] : 0.f;
+    int64_t n = xai_shape_numel(&r->out[0]->shape);
+    for (int64_t i = 0; i < n; i++) gx[i] += y[i] > 0.f && gy[i] > 0.f ? gy[i] : 0.f;
 }
 
 /* Deconvnet: the positive part of the output gradient, ignoring the input

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "_vec.h"
+
 /* The output as merged dimensions; the last one is the row. Strides are in elements of each
  * input (0 where it is broadcast); the output is contiguous. */
 struct bplan {
@@ -77,6 +79,33 @@ xai_status xai_binary_infer(const void *p, const struct xai_shape *in, int n_in,
     return xai_shape_broadcast(&in[0], &in[1], &out[0], err);
 }
 
+/* One row over the whole output (same shapes, or a scalar operand), cut into pieces for the
+ * run's threads: elementwise, so the pieces give the numbers of the whole row. */
+struct row_ctx {
+    const struct xai_op_run *r;
+    const struct xai_binary_rows *k;
+    xai_bin_grad_row grad;
+    int64_t sa, sb;
+    int which;
+};
+
+static void fwd_piece(void *ctx, int64_t lo, int64_t hi)
+{
+    const struct row_ctx *c = ctx;
+    const struct xai_op_run *r = c->r;
+    c->k->fwd(r->in[0]->data + lo * c->sa, c->sa, r->in[1]->data + lo * c->sb, c->sb,
+              r->out[0]->data + lo, hi - lo);
+    if (r->relu) xai_vec_relu(hi - lo, r->out[0]->data + lo);
+}
+
+static void grad_piece(void *ctx, int64_t lo, int64_t hi)
+{
+    const struct row_ctx *c = ctx;
+    const struct xai_op_run *r = c->r;
+    c->grad(r->gout[0]->data + lo, r->in[0]->data + lo * c->sa, c->sa, r->in[1]->data + lo * c->sb,
+            c->sb, r->gin[c->which]->data + lo, hi - lo);
+}
+
 void xai_binary_forward(const struct xai_op_run *r, const struct xai_binary_rows *k)
 {
     const struct xai_tensor *a = r->in[0], *b = r->in[1], *y = r->out[0];
@@ -84,12 +113,18 @@ void xai_binary_forward(const struct xai_op_run *r, const struct xai_binary_rows
     struct bplan p;
     struct bcursor c;
     plan_make(&a->shape, &b->shape, &y->shape, &p);
+    if (p.nd == 1) {
+        struct row_ctx rc = {r, k, NULL, p.sa[0], p.sb[0], 0};
+        xai_par_range(r->par, p.d[0], XAI_PAR_ELEMS, fwd_piece, &rc);
+        return;
+    }
     memset(&c, 0, sizeof c);
     int last = p.nd - 1;
     int64_t n = p.d[last];
     float *out = y->data;
     do {
         k->fwd(a->data + c.oa, p.sa[last], b->data + c.ob, p.sb[last], out, n);
+        if (r->relu) xai_vec_relu(n, out);
         out += n;
     } while (advance(&p, &c));
 }
@@ -102,6 +137,11 @@ static void grad_walk(const struct xai_op_run *r, xai_bin_grad_row row, int whic
     struct bplan p;
     struct bcursor c;
     plan_make(&a->shape, &b->shape, &y->shape, &p);
+    if (p.nd == 1 && (which ? p.sb[0] : p.sa[0])) {
+        struct row_ctx rc = {r, NULL, row, p.sa[0], p.sb[0], which};
+        xai_par_range(r->par, p.d[0], XAI_PAR_ELEMS, grad_piece, &rc);
+        return;
+    }
     memset(&c, 0, sizeof c);
     int last = p.nd - 1;
     int64_t n = p.d[last];

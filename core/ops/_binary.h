@@ -8,6 +8,7 @@
  * constant operand is fixed. Along a row each input either advances (stride 1) or stays put
  * (stride 0, broadcast). The op supplies row kernels (see _binary_rows.h).
  *
+ * Forward honours a fused Relu (op.h: xai_op_run.relu) for the ops that declare fuse_relu.
  * Backward accumulates each wanted input's gradient through the same walk; where an input is
  * broadcast, the output gradients it fed are summed back into its element.
  */

@@ -13,3 +13,29 @@ xai_status xai_op_infer_same(const void *p, const struct xai_shape *in, int n_in
     out[0] = in[0];
     return XAI_OK;
 }
+
+struct range_ctx {
+    int64_t n, piece;
+    xai_range_fn fn;
+    void *ctx;
+};
+
+static void range_item(void *c, int64_t i, int tid)
+{
+    const struct range_ctx *r = c;
+    int64_t lo = i * r->piece, hi = lo + r->piece < r->n ? lo + r->piece : r->n;
+    r->fn(r->ctx, lo, hi);
+}
+
+void xai_par_range(xai_par *par, int64_t n, int64_t piece, xai_range_fn fn, void *ctx)
+{
+    if (n <= 0) return;
+    if (piece < 1) piece = 1;
+    struct range_ctx r = {n, piece, fn, ctx};
+    xai_par_for(par, (n + piece - 1) / piece, range_item, &r);
+}
+
+int64_t xai_par_piece(int64_t each)
+{
+    return each >= XAI_PAR_ELEMS ? 1 : (XAI_PAR_ELEMS + each - 1) / (each > 0 ? each : 1);
+}

@@ -11,4 +11,14 @@ xai_status xai_op_init_none(const struct xai_node_def *nd, void **params, struct
 xai_status xai_op_infer_same(const void *p, const struct xai_shape *in, int n_in,
                              struct xai_shape *out, int n_out, int64_t batch, struct xai_err *err);
 
+/* Elements per item of the parallel loops of memory-bound ops (xai_par_range). */
+#define XAI_PAR_ELEMS 16384
+
+/* fn(ctx, lo, hi) over [0, n) in pieces of `piece` (the last one shorter), on the run's
+ * threads (par.h: a fixed split, so the same numbers whatever the thread count). */
+typedef void (*xai_range_fn)(void *ctx, int64_t lo, int64_t hi);
+void xai_par_range(xai_par *par, int64_t n, int64_t piece, xai_range_fn fn, void *ctx);
+/* Pieces of about XAI_PAR_ELEMS elements for items of `each` elements (at least one item). */
+int64_t xai_par_piece(int64_t each);
+
 #endif

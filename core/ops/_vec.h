@@ -35,6 +35,27 @@ static inline void xai_vec_affine(int64_t n, float a, float b, const float *x, f
     for (; k < n; k++) y[k] = a * x[k] + b;
 }
 
+/* y[k] = max(y[k], 0), k < n (as Relu: NaN gives 0). */
+static inline void xai_vec_relu(int64_t n, float *y)
+{
+    for (int64_t k = 0; k < n; k++) y[k] = y[k] > 0.f ? y[k] : 0.f;
+}
+
+/* y[k] = max(a * x[k] + b, 0), k < n; x and y may be the same array. */
+static inline void xai_vec_affine_relu(int64_t n, float a, float b, const float *x, float *y)
+{
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int u = 0; u < 8; u++) {
+            float v = a * x[k + u] + b;
+            y[k + u] = v > 0.f ? v : 0.f;
+        }
+    for (; k < n; k++) {
+        float v = a * x[k] + b;
+        y[k] = v > 0.f ? v : 0.f;
+    }
+}
+
 /* y[k] = v, k < n. */
 static inline void xai_vec_fill(int64_t n, float v, float *y)
 {

@@ -36,6 +36,7 @@ const struct xai_op_def xai_op_add = {
     .opset_max = 99,
     .grad_mask = 3u,
     .bwd_in = 0u,
+    .fuse_relu = true,
     .init = xai_binary_init,
     .infer = xai_binary_infer,
     .forward = forward,

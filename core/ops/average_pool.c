@@ -6,6 +6,7 @@
 
 #include "_layout.h"
 #include "_pool.h"
+#include "_util.h"
 
 struct params {
     struct xai_pool_attrs a;
@@ -75,12 +76,22 @@ static int64_t axis_count(int64_t start, int64_t k, int64_t n, int64_t pe, bool 
     return b < 0 ? 0 : b > k ? k : b;
 }
 
-static void run_plain_2d(const struct xai_op_run *r, const struct xai_pool_geom *g, bool back)
+struct plain_ctx {
+    const struct xai_op_run *r;
+    const struct xai_pool_geom *g;
+    bool back;
+};
+
+static void plain_planes(void *ctx, int64_t p0, int64_t p1)
 {
+    const struct plain_ctx *c = ctx;
+    const struct xai_op_run *r = c->r;
+    const struct xai_pool_geom *g = c->g;
+    bool back = c->back;
     const struct params *q = r->p;
     int64_t h = g->in[1], w = g->in[2], oh = g->out[1], ow = g->out[2];
     int64_t isz = h * w, osz = oh * ow;
-    for (int64_t p = 0; p < g->planes; p++) {
+    for (int64_t p = p0; p < p1; p++) {
         const float *x = back ? NULL : r->in[0]->data + p * isz;
         const float *gy = back ? r->gout[0]->data + p * osz : NULL;
         float *y = back ? NULL : r->out[0]->data + p * osz;
@@ -107,6 +118,12 @@ static void run_plain_2d(const struct xai_op_run *r, const struct xai_pool_geom 
             }
         }
     }
+}
+
+static void run_plain_2d(const struct xai_op_run *r, const struct xai_pool_geom *g, bool back)
+{
+    struct plain_ctx c = {r, g, back};
+    xai_par_range(r->par, g->planes, xai_par_piece(g->in[1] * g->in[2]), plain_planes, &c);
 }
 
 static void run(const struct xai_op_run *r, bool back)

@@ -1,7 +1,8 @@
 /*
  * batch_normalization.c - BatchNormalization, inference form: y = a[c] * x + b[c] over the
  * channel axis 1, with a = scale / sqrt(var + epsilon) and b = B - mean * a precomputed at
- * load from the constant scale, B, mean and var. Backward: dx += a[c] * dy.
+ * load from the constant scale, B, mean and var. Backward: dx += a[c] * dy. A following Relu
+ * can be fused (op.h: xai_op_run.relu).
  * training_mode = 1 and the extra outputs (running mean/var) are refused.
  */
 #include <math.h>
@@ -113,29 +114,61 @@ static int64_t plane(const struct xai_shape *s)
     return n;
 }
 
+struct bn_ctx {
+    const struct xai_op_run *r;
+    int64_t hw;
+};
+
+/* Planes [q0, q1) (a plane: one batch item's channel). */
+static void fwd_planes(void *c, int64_t q0, int64_t q1)
+{
+    const struct bn_ctx *k = c;
+    const struct bn_p *p = k->r->p;
+    const float *x = k->r->in[0]->data, *a = p->ab, *b = p->ab + p->c;
+    float *y = k->r->out[0]->data;
+    for (int64_t q = q0; q < q1; q++)
+        if (k->r->relu)
+            xai_vec_affine_relu(k->hw, a[q % p->c], b[q % p->c], x + q * k->hw, y + q * k->hw);
+        else
+            xai_vec_affine(k->hw, a[q % p->c], b[q % p->c], x + q * k->hw, y + q * k->hw);
+}
+
+/* gx[k] += a * (y[k] > 0 ? gy[k] : 0): the gradient through a fused Relu, y its output. */
+static void axpy_masked(int64_t n, float a, const float *restrict y, const float *restrict gy,
+                        float *restrict gx)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float g = gy[k]; /* read unconditionally, so that it vectorises */
+        gx[k] += a * (y[k] > 0.f ? g : 0.f);
+    }
+}
+
+static void bwd_planes(void *c, int64_t q0, int64_t q1)
+{
+    const struct bn_ctx *k = c;
+    const struct bn_p *p = k->r->p;
+    const float *gy = k->r->gout[0]->data, *y = k->r->out[0]->data;
+    float *gx = k->r->gin[0]->data;
+    for (int64_t q = q0; q < q1; q++)
+        if (k->r->relu)
+            axpy_masked(k->hw, p->ab[q % p->c], y + q * k->hw, gy + q * k->hw, gx + q * k->hw);
+        else
+            xai_vec_axpy(k->hw, p->ab[q % p->c], gy + q * k->hw, gx + q * k->hw);
+}
+
 static void forward(const struct xai_op_run *r)
 {
     const struct bn_p *p = r->p;
-    const struct xai_shape *s = &r->in[0]->shape;
-    const float *x = r->in[0]->data, *a = p->ab, *b = p->ab + p->c;
-    float *y = r->out[0]->data;
-    int64_t hw = plane(s), planes = s->d[0] * p->c;
-    for (int64_t q = 0; q < planes; q++) {
-        xai_vec_affine(hw, a[q % p->c], b[q % p->c], x + q * hw, y + q * hw);
-    }
+    struct bn_ctx k = {r, plane(&r->in[0]->shape)};
+    xai_par_range(r->par, r->in[0]->shape.d[0] * p->c, xai_par_piece(k.hw), fwd_planes, &k);
 }
 
 static void backward(const struct xai_op_run *r)
 {
     const struct bn_p *p = r->p;
     if (!r->gout[0] || !r->gin[0]) return;
-    const struct xai_shape *s = &r->in[0]->shape;
-    const float *gy = r->gout[0]->data;
-    float *gx = r->gin[0]->data;
-    int64_t hw = plane(s), planes = s->d[0] * p->c;
-    for (int64_t q = 0; q < planes; q++) {
-        xai_vec_axpy(hw, p->ab[q % p->c], gy + q * hw, gx + q * hw);
-    }
+    struct bn_ctx k = {r, plane(&r->in[0]->shape)};
+    xai_par_range(r->par, r->in[0]->shape.d[0] * p->c, xai_par_piece(k.hw), bwd_planes, &k);
 }
 
 const struct xai_op_def xai_op_batch_normalization = {
@@ -144,6 +177,8 @@ const struct xai_op_def xai_op_batch_normalization = {
     .opset_max = 99,
     .grad_mask = 1u,
     .bwd_in = 0u,
+    .fuse_relu = true,
+    .relu_grad = true,
     .init = init,
     .infer = infer,
     .forward = forward,

@@ -5,13 +5,15 @@
 
 #include "_layout.h"
 
+#define CAT_MAX_IN 32 /* inputs */
+
 struct params {
     int axis; /* normalised */
 };
 
 static xai_status check_inputs(const struct xai_node_def *nd, struct xai_err *err)
 {
-    if (nd->n_in < 1 || nd->n_in > 32)
+    if (nd->n_in < 1 || nd->n_in > CAT_MAX_IN)
         return xai_fail(err, XAI_UNSUPPORTED, "node '%s' (%s): %d inputs, 1 to 32 supported",
                         nd->name, nd->op_type, nd->n_in);
     for (int i = 0; i < nd->n_in; i++) {
@@ -68,39 +70,65 @@ static void split(const struct xai_shape *s, int axis, int64_t *outer, int64_t *
     for (int k = axis + 1; k < s->ndim; k++) *inner *= s->d[k];
 }
 
-static void forward(const struct xai_op_run *r)
+/* Items of the parallel loops: (outer index o, input i), in that order. */
+struct cat_ctx {
+    const struct xai_op_run *r;
+    int64_t inner, orow;
+    int64_t off[CAT_MAX_IN]; /* each input's offset in an output row */
+};
+
+static void cat_setup(const struct xai_op_run *r, struct cat_ctx *c, int64_t *outer)
 {
     const struct params *q = r->p;
     const struct xai_shape *os = &r->out[0]->shape;
-    int64_t outer, inner, off = 0;
-    split(os, q->axis, &outer, &inner);
-    int64_t orow = os->d[q->axis] * inner;
-    for (int i = 0; i < r->n_in; i++) {
-        int64_t chunk = r->in[i]->shape.d[q->axis] * inner;
-        const float *x = r->in[i]->data;
-        float *y = r->out[0]->data;
-        for (int64_t o = 0; chunk && o < outer; o++)
-            memcpy(y + o * orow + off, x + o * chunk, sizeof(float) * (size_t)chunk);
-        off += chunk;
+    split(os, q->axis, outer, &c->inner);
+    c->r = r;
+    c->orow = os->d[q->axis] * c->inner;
+    int64_t off = 0;
+    for (int i = 0; i < r->n_in && i < CAT_MAX_IN; i++) {
+        c->off[i] = off;
+        off += r->in[i]->shape.d[q->axis] * c->inner;
     }
+}
+
+static void fwd_item(void *ctx, int64_t k, int tid)
+{
+    const struct cat_ctx *c = ctx;
+    const struct params *q = c->r->p;
+    int64_t o = k / c->r->n_in, i = k % c->r->n_in;
+    int64_t chunk = c->r->in[i]->shape.d[q->axis] * c->inner;
+    if (chunk)
+        memcpy(c->r->out[0]->data + o * c->orow + c->off[i], c->r->in[i]->data + o * chunk,
+               sizeof(float) * (size_t)chunk);
+}
+
+static void bwd_item(void *ctx, int64_t k, int tid)
+{
+    const struct cat_ctx *c = ctx;
+    const struct params *q = c->r->p;
+    int64_t o = k / c->r->n_in, i = k % c->r->n_in;
+    if (!c->r->gin[i]) return;
+    int64_t chunk = c->r->in[i]->shape.d[q->axis] * c->inner;
+    float *gx = c->r->gin[i]->data + o * chunk;
+    const float *gy = c->r->gout[0]->data + o * c->orow + c->off[i];
+    for (int64_t j = 0; j < chunk; j++) gx[j] += gy[j];
+}
+
+static void forward(const struct xai_op_run *r)
+{
+    struct cat_ctx c;
+    int64_t outer;
+    cat_setup(r, &c, &outer);
+    xai_par_for(r->par, outer * r->n_in, fwd_item, &c);
 }
 
 static void backward(const struct xai_op_run *r)
 {
     if (!r->gout[0]) return;
-    const struct params *q = r->p;
-    const struct xai_shape *os = &r->out[0]->shape;
-    int64_t outer, inner, off = 0;
-    split(os, q->axis, &outer, &inner);
-    int64_t orow = os->d[q->axis] * inner;
-    const float *gy = r->gout[0]->data;
-    for (int i = 0; i < r->n_in; i++) {
-        int64_t chunk = r->in[i]->shape.d[q->axis] * inner;
-        float *gx = r->gin[i] ? r->gin[i]->data : NULL;
-        for (int64_t o = 0; gx && o < outer; o++)
-            for (int64_t j = 0; j < chunk; j++) gx[o * chunk + j] += gy[o * orow + off + j];
-        off += chunk;
-    }
+    struct cat_ctx c;
+    int64_t outer;
+    cat_setup(r, &c, &outer);
+    xai_par_for(r->par, outer * r->n_in, bwd_item, &c);
 }
 
 const struct xai_op_def xai_op_concat = {

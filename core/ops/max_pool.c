@@ -6,6 +6,7 @@
 
 #include "_layout.h"
 #include "_pool.h"
+#include "_util.h"
 
 static xai_status init(const struct xai_node_def *nd, void **params, struct xai_err *err)
 {
@@ -161,17 +162,31 @@ static void backward_plane_2d(const struct xai_pool_geom *g, const float *x, con
     }
 }
 
+struct plain_ctx {
+    const struct xai_op_run *r;
+    const struct xai_pool_geom *g;
+    bool back;
+};
+
+static void plain_planes(void *ctx, int64_t p0, int64_t p1)
+{
+    const struct plain_ctx *c = ctx;
+    const struct xai_pool_geom *g = c->g;
+    int64_t isz = g->in[1] * g->in[2], osz = g->out[1] * g->out[2];
+    const float *x = c->r->in[0]->data;
+    for (int64_t p = p0; p < p1; p++) {
+        if (c->back)
+            backward_plane_2d(g, x + p * isz, c->r->gout[0]->data + p * osz,
+                              c->r->gin[0]->data + p * isz);
+        else
+            forward_plane_2d(g, x + p * isz, c->r->out[0]->data + p * osz);
+    }
+}
+
 static void run_plain_2d(const struct xai_op_run *r, const struct xai_pool_geom *g, bool back)
 {
-    int64_t isz = g->in[1] * g->in[2], osz = g->out[1] * g->out[2];
-    const float *x = r->in[0]->data;
-    for (int64_t p = 0; p < g->planes; p++) {
-        if (back)
-            backward_plane_2d(g, x + p * isz, r->gout[0]->data + p * osz,
-                              r->gin[0]->data + p * isz);
-        else
-            forward_plane_2d(g, x + p * isz, r->out[0]->data + p * osz);
-    }
+    struct plain_ctx c = {r, g, back};
+    xai_par_range(r->par, g->planes, xai_par_piece(g->in[1] * g->in[2]), plain_planes, &c);
 }
 
 static void run(const struct xai_op_run *r, bool back)

@@ -3,7 +3,10 @@
  * buffers live at the same time share memory; a session keeping only what backward needs
  * computes exactly what a session keeping everything computes (so no activation backward
  * reads was overwritten), over batch changes and repeated backward passes, and what a
- * forward pass returned stays valid through the backward passes.
+ * forward pass returned stays valid through the backward passes. Relus fused into their
+ * producers (Conv, BatchNormalization, Add; session.c) give the numbers of the unfused
+ * graph (keeping everything fuses nothing), with stops, overrides and kept values that
+ * turn the fusion off where they must; and sessions on threads give bit-identical numbers.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -179,12 +182,196 @@ static void test_session_matches_keep_all(void **state)
     xai_model_free(m);
 }
 
+/* x[N,3,16,16] -> Conv 3x3 (Winograd) -> Relu (r1) -> BatchNorm -> Relu -> Conv 3x3 -> Add r1 ->
+ * Relu
+ * -> GlobalAveragePool -> Flatten -> Gemm: every kind of fusable producer. */
+static xai_model *fusion_model(void)
+{
+    static const int64_t xd[] = {-1, 3, 16, 16}, w1d[] = {6, 3, 3, 3}, w2d[] = {6, 6, 3, 3},
+                         cd[] = {6}, gd[] = {4, 6}, k3[] = {3, 3}, p1[] = {1, 1, 1, 1};
+    float w1[162], w2[324], sc[6], bi[6], mu[6], va[6], wg[24];
+    for (int i = 0; i < 162; i++) w1[i] = sinf(0.37f * (float)i) * 0.5f;
+    for (int i = 0; i < 324; i++) w2[i] = cosf(0.91f * (float)i) * 0.3f;
+    for (int i = 0; i < 6; i++) {
+        sc[i] = 1.f + 0.1f * (float)i;
+        bi[i] = 0.2f * sinf((float)i);
+        mu[i] = 0.1f * cosf((float)i);
+        va[i] = 0.5f + 0.2f * (float)i;
+    }
+    for (int i = 0; i < 24; i++) wg[i] = sinf(1.3f * (float)i + 0.2f);
+    struct mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, 4, xd);
+    mb_init_f(&b, "w1", 4, w1d, w1);
+    mb_init_f(&b, "w2", 4, w2d, w2);
+    mb_init_f(&b, "sc", 1, cd, sc);
+    mb_init_f(&b, "bi", 1, cd, bi);
+    mb_init_f(&b, "mu", 1, cd, mu);
+    mb_init_f(&b, "va", 1, cd, va);
+    mb_init_f(&b, "wg", 2, gd, wg);
+    Xonnx__NodeProto *c = mb_node(&b, "Conv", "x,w1", "c1");
+    mb_attr_ints(&b, c, "kernel_shape", 2, k3);
+    mb_attr_ints(&b, c, "pads", 4, p1);
+    mb_node(&b, "Relu", "c1", "r1");
+    mb_node(&b, "BatchNormalization", "r1,sc,bi,mu,va", "bn");
+    mb_node(&b, "Relu", "bn", "r2");
+    c = mb_node(&b, "Conv", "r2,w2", "c2");
+    mb_attr_ints(&b, c, "kernel_shape", 2, k3);
+    mb_attr_ints(&b, c, "pads", 4, p1);
+    mb_node(&b, "Add", "c2,r1", "s");
+    mb_node(&b, "Relu", "s", "r3");
+    mb_node(&b, "GlobalAveragePool", "r3", "gap");
+    mb_node(&b, "Flatten", "gap", "fl");
+    mb_attr_i(&b, mb_node(&b, "Gemm", "fl,wg", "y"), "transB", 1);
+    mb_output(&b, "y");
+    size_t len;
+    uint8_t *buf = mb_pack(&b, &len);
+    xai_model *m = NULL;
+    struct xai_err err = {{0}};
+    assert_int_equal(xai_onnx_load(buf, len, NULL, &m, &err), XAI_OK);
+    free(buf);
+    mb_free(&b);
+    return m;
+}
+
+/* A Relu backward override: the ordinary rule, counting its calls. */
+static void relu_rule(const struct xai_op_run *r, void *user)
+{
+    (*(int *)user)++;
+    const float *y = r->out[0]->data, *gy = r->gout[0]->data;
+    for (int64_t i = 0; i < xai_shape_numel(&r->out[0]->shape); i++)
+        r->gin[0]->data[i] += y[i] > 0.f ? gy[i] : 0.f;
+}
+
+/* A BatchNormalization backward override equal to the built-in rule for fusion_model's
+ * parameters (a = scale / sqrt(var + eps) in double, then float). */
+static void bn_rule(const struct xai_op_run *r, void *user)
+{
+    (*(int *)user)++;
+    const struct xai_shape *sh = &r->gout[0]->shape;
+    int64_t hw = sh->d[2] * sh->d[3];
+    for (int64_t q = 0; q < sh->d[0] * 6; q++) {
+        int c = (int)(q % 6);
+        float a = (float)((double)(1.f + 0.1f * (float)c) /
+                          sqrt((double)(0.5f + 0.2f * (float)c) + (double)1e-5f));
+        for (int64_t k = 0; k < hw; k++)
+            r->gin[0]->data[q * hw + k] += a * r->gout[0]->data[q * hw + k];
+    }
+}
+
+/* Logits and the input gradient of logit 1 (opts: stops, overrides) into y and g. */
+static void fused_run(xai_session *s, const xai_model *m, int n,
+                      const struct xai_backward_opts *opts, float *y, float *g)
+{
+    struct xai_err err = {{0}};
+    float x[2 * 768], seed[2 * 4] = {0};
+    for (int i = 0; i < n * 768; i++) x[i] = sinf(0.29f * (float)i) * 1.2f;
+    struct xai_tensor in = {{4, {n, 3, 16, 16}}, x}, sd = {{2, {n, 4}}, seed};
+    for (int i = 0; i < n; i++) seed[i * 4 + 1] = 1.f;
+    assert_int_equal(xai_session_forward(s, &in, &err), XAI_OK);
+    memcpy(y, xai_session_output(s, 0)->data, sizeof(float) * (size_t)(n * 4));
+    struct xai_grad_seed gs = {m->outputs[0], &sd};
+    assert_int_equal(xai_session_backward(s, &gs, 1, opts, &err), XAI_OK);
+    assert_true(xai_session_plan_check(s));
+    const struct xai_tensor *gx = xai_session_grad(s, m->input);
+    if (gx) memcpy(g, gx->data, sizeof(float) * (size_t)(n * 768));
+}
+
+static void expect_same(xai_session *a, xai_session *b, const xai_model *m, int n,
+                        const struct xai_backward_opts *opts)
+{
+    float ya[8], yb[8], ga[2 * 768] = {0}, gb[2 * 768] = {0};
+    fused_run(a, m, n, opts, ya, ga);
+    fused_run(b, m, n, opts, yb, gb);
+    assert_memory_equal(ya, yb, sizeof(float) * (size_t)(n * 4));
+    assert_memory_equal(ga, gb, sizeof(float) * (size_t)(n * 768));
+}
+
+static void test_relu_fusion(void **state)
+{
+    xai_model *m = fusion_model();
+    xai_session *lean, *full, *par;
+    struct xai_err err = {{0}};
+    assert_int_equal(xai_session_new(m, &lean, &err), XAI_OK);
+    assert_int_equal(xai_session_new(m, &full, &err), XAI_OK);
+    assert_int_equal(xai_session_new(m, &par, &err), XAI_OK);
+    assert_int_equal(xai_session_keep_op(full, NULL, &err), XAI_OK);
+    assert_int_equal(xai_session_set_threads(par, 3, &err), XAI_OK);
+    assert_int_equal(xai_session_threads(par), 3);
+    for (int n = 1; n <= 2; n++) {
+        expect_same(lean, full, m, n, NULL);
+        expect_same(lean, par, m, n, NULL);
+        /* the fused inputs take no memory */
+        assert_true(xai_session_plan_bytes(lean) < xai_session_plan_bytes(full));
+        assert_int_equal(xai_session_fused_relus(lean), 3);
+        assert_int_equal(xai_session_fused_relus(full), 0);
+        assert_null(xai_session_tensor(lean, "c1"));
+        /* an override of Relu's rule runs for every Relu, fused or not */
+        int calls = 0;
+        struct xai_grad_override ov = {"Relu", relu_rule, &calls};
+        struct xai_backward_opts o = {&ov, 1, NULL, 0};
+        expect_same(lean, full, m, n, &o);
+        assert_int_equal(calls, 6);
+        /* an override of a producer that masks the Relu's gradient itself (relu_grad): the
+         * session masks it for the override instead */
+        int bn_calls = 0;
+        struct xai_grad_override bo = {"BatchNormalization", bn_rule, &bn_calls};
+        struct xai_backward_opts bno = {&bo, 1, NULL, 0};
+        expect_same(lean, full, m, n, &bno);
+        assert_int_equal(bn_calls, 2);
+        /* a stop at a fused input: its gradient stays readable */
+        int stop = xai_model_find(m, "bn");
+        struct xai_backward_opts so = {NULL, 0, &stop, 1};
+        float y[8], g[2 * 768];
+        fused_run(lean, m, n, &so, y, g);
+        const struct xai_tensor *gl = xai_session_grad(lean, stop);
+        assert_non_null(gl);
+        float keep[2 * 6 * 256];
+        memcpy(keep, gl->data, sizeof(float) * (size_t)(n * 6 * 256));
+        fused_run(full, m, n, &so, y, g);
+        assert_memory_equal(keep, xai_session_grad(full, stop)->data,
+                            sizeof(float) * (size_t)(n * 6 * 256));
+    }
+    /* keeping a fused input unfuses it, and changes no number */
+    assert_int_equal(xai_session_keep(lean, xai_model_find(m, "s"), &err), XAI_OK);
+    expect_same(lean, full, m, 2, NULL);
+    assert_non_null(xai_session_tensor(lean, "s"));
+    assert_int_equal(xai_session_fused_relus(lean), 2);
+    xai_session_free(lean);
+    xai_session_free(full);
+    xai_session_free(par);
+    xai_model_free(m);
+}
+
+/* The branchy model on a session with threads: bit-identical to one thread. */
+static void test_threads_match(void **state)
+{
+    xai_model *m = branchy_model();
+    xai_session *one, *two;
+    struct xai_err err = {{0}};
+    assert_int_equal(xai_session_new(m, &one, &err), XAI_OK);
+    assert_int_equal(xai_session_new(m, &two, &err), XAI_OK);
+    assert_int_equal(xai_session_set_threads(two, 2, &err), XAI_OK);
+    assert_int_equal(xai_session_set_threads(two, 0, &err), XAI_INVALID_ARGUMENT);
+    for (int n = 1; n <= 4; n += 3) {
+        float ga[2 * 4 * 50], gb[2 * 4 * 50];
+        run(one, m, n, ga);
+        run(two, m, n, gb);
+        assert_memory_equal(ga, gb, sizeof(float) * (size_t)(2 * n * 50));
+    }
+    xai_session_free(one);
+    xai_session_free(two);
+    xai_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_plans),
         cmocka_unit_test(test_check_finds_overlap),
         cmocka_unit_test(test_session_matches_keep_all),
+        cmocka_unit_test(test_relu_fusion),
+        cmocka_unit_test(test_threads_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

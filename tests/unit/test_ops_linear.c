@@ -2,8 +2,9 @@
  * test_ops_linear.c - Conv, ConvTranspose, Gemm, MatMul and BatchNormalization against
  * direct double-precision references written here, at sizes that go through the gemm paths
  * (im2col, 1x1 without im2col, depthwise direct loop, folded MatMul): forward values and
- * input gradients (which must accumulate into a pre-filled buffer). Also the refusals of
- * unsupported attributes, and several threads sharing one op's params.
+ * input gradients (which must accumulate into a pre-filled buffer). Convolutions also run on
+ * a pool of threads (xai_op_run.par), which must give bit-identical results. Also the
+ * refusals of unsupported attributes, and several threads sharing one op's params.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,11 +121,16 @@ static void node_free(struct node *n)
 
 /* ---- running an op ----------------------------------------------------------------------- */
 
+#define POOL_THREADS 3
+
 struct run {
     const struct xai_op_def *op;
     void *params;
     struct xai_shape out;
     float *y, *scratch;
+    size_t stride; /* scratch floats per thread */
+    xai_par *par;  /* NULL: serial */
+    bool relu;     /* forward with a fused Relu */
     struct xai_tensor tin[MAX_IN], tout, tgout, tgin;
     const struct xai_tensor *pin[MAX_IN], *pout[1], *pgout[1], *pgin[MAX_IN];
 };
@@ -141,7 +147,8 @@ static xai_status run_open(struct node *n, struct run *r, struct xai_err *err)
     if (!st) st = r->op->infer(r->params, n->shapes, n->n_in, &r->out, 1, n->shapes[0].d[0], err);
     if (st) return st;
     size_t sc = r->op->scratch ? r->op->scratch(r->params, n->shapes, n->n_in, &r->out) : 0;
-    r->scratch = calloc(sc + 1, sizeof(float));
+    r->stride = sc;
+    r->scratch = calloc(sc * POOL_THREADS + 1, sizeof(float));
     r->y = calloc((size_t)xai_shape_numel(&r->out) + 1, sizeof(float));
     for (int i = 0; i < n->n_in; i++) {
         r->tin[i] = (struct xai_tensor){n->shapes[i], n->data[i]};
@@ -154,8 +161,9 @@ static xai_status run_open(struct node *n, struct run *r, struct xai_err *err)
 
 static struct xai_op_run run_args(struct node *n, struct run *r)
 {
-    return (struct xai_op_run){r->params, n->n_in,    r->pin,           1, r->pout, r->pgout,
-                               r->pgin,   r->scratch, n->shapes[0].d[0]};
+    return (struct xai_op_run){r->params,         n->n_in,  r->pin,    1,
+                               r->pout,           r->pgout, r->pgin,   r->scratch,
+                               n->shapes[0].d[0], r->par,   r->stride, r->relu};
 }
 
 static void run_forward(struct node *n, struct run *r)
@@ -194,13 +202,22 @@ static void run_close(struct run *r)
     free(r->y);
 }
 
+/* Tolerance of expect_close relative to the largest reference value (0: per element, see
+ * there). Winograd's transforms round at the scale of the whole tile, not of each output:
+ * F(4x4, 3x3) is about 1e-5 of the largest value, where im2col is 1e-7. */
+static double tol_of_max = 0;
+
 static void expect_close(const char *what, const float *got, const double *want, int64_t n,
                          float offset)
 {
     int bad = 0;
+    double top = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (fabs(want[i]) > top) top = fabs(want[i]);
     for (int64_t i = 0; i < n && bad < 5; i++) {
         double g = (double)got[i] - offset;
-        if (fabs(g - want[i]) > 1e-4 * (1.0 + fabs(want[i]))) {
+        double tol = tol_of_max > 0 ? tol_of_max * top : 1e-4 * (1.0 + fabs(want[i]));
+        if (fabs(g - want[i]) > tol) {
             fprintf(stderr, "%s: element %lld is %.7g, reference %.7g\n", what, (long long)i, g,
                     want[i]);
             bad++;
@@ -315,6 +332,34 @@ static void check_conv(const struct cv *cv)
     memset(ref, 0, sizeof(double) * (size_t)nx);
     conv_ref(cv, &g, NULL, w, NULL, gy, ref);
     expect_close("Conv backward", gx, ref, nx, PREFILL);
+    /* the same on a pool of threads: bit-identical */
+    float *y1 = malloc(sizeof(float) * (size_t)ny);
+    memcpy(y1, r.y, sizeof(float) * (size_t)ny);
+    memset(r.y, 0, sizeof(float) * (size_t)ny);
+    r.par = xai_par_new(POOL_THREADS);
+    assert_non_null(r.par);
+    run_forward(&nd, &r);
+    assert_memory_equal(r.y, y1, sizeof(float) * (size_t)ny);
+    float *gx2 = run_backward(&nd, &r, 0, gy);
+    assert_memory_equal(gx2, gx, sizeof(float) * (size_t)nx);
+    /* with a fused Relu: max(y, 0), exactly; backward masks dY by the Relu's output */
+    r.relu = true;
+    run_forward(&nd, &r);
+    for (int64_t i = 0; i < ny; i++) assert_float_equal(r.y[i], y1[i] > 0.f ? y1[i] : 0.f, 0.f);
+    float *gyr = malloc(sizeof(float) * (size_t)ny);
+    memcpy(gyr, gy, sizeof(float) * (size_t)ny);
+    float *gx3 = run_backward(&nd, &r, 0, gyr);
+    r.relu = false;
+    for (int64_t i = 0; i < ny; i++) gyr[i] = y1[i] > 0.f ? gy[i] : 0.f;
+    float *gx4 = run_backward(&nd, &r, 0, gyr);
+    assert_memory_equal(gx3, gx4, sizeof(float) * (size_t)nx);
+    free(gyr);
+    free(gx3);
+    free(gx4);
+    xai_par_free(r.par);
+    r.par = NULL;
+    free(y1);
+    free(gx2);
     free(gy);
     free(gx);
     free(ref);
@@ -338,19 +383,19 @@ static void test_conv_im2col(void **state)
  * side by side (smaller maps), including a last chunk that is not full. */
 static void test_conv_batch_chunks(void **state)
 {
-    CV(2, 4, 20, 20, 6, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(2, 4, 20, 20, 6, 3, 2, {1, 1}, {1, 1}, {1, 1, 1, 0}, 1, {0, 0}, true, NULL);
     CV(2, 4, 20, 20, 6, 1, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, 2, {0, 0}, true, NULL);
-    CV(3, 8, 14, 14, 6, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 2, {0, 0}, true, NULL);
+    CV(3, 8, 14, 14, 6, 3, 2, {1, 1}, {1, 1}, {1, 1, 1, 0}, 2, {0, 0}, true, NULL);
     CV(5, 8, 7, 7, 4, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, false, NULL);
     CV(1, 8, 7, 7, 4, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
 }
 
 /* Big feature maps: im2col and col2im run by bands of output rows (several, the last one
- * short), for stride 1 (contiguous rows), stride 2 (paired taps) and with groups and padding
- * rows that fall inside a band's neighbours. */
+ * short; with threads, bands in parallel), for stride 1 (contiguous rows), stride 2 (paired
+ * taps) and with groups and padding rows that fall inside a band's neighbours. */
 static void test_conv_bands(void **state)
 {
-    CV(1, 16, 60, 60, 72, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(1, 16, 60, 60, 72, 5, 3, {1, 1}, {1, 1}, {2, 1, 2, 1}, 1, {0, 0}, true, NULL);
     CV(2, 16, 61, 61, 4, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, {0, 0}, false, NULL);
     CV(1, 64, 50, 40, 6, 3, 3, {1, 1}, {2, 2}, {2, 1, 0, 2}, 2, {0, 0}, true, NULL);
 }
@@ -369,6 +414,39 @@ static void test_conv_shift(void **state)
     CV(1, 6, 27, 26, 5, 4, 4, {1, 1}, {1, 1}, {0}, 1, {0, 0}, true, "SAME_LOWER");
     CV(1, 6, 27, 26, 5, 4, 3, {1, 1}, {1, 2}, {0}, 1, {0, 0}, false, "VALID");
     CV(1, 6, 21, 21, 5, 3, 3, {1, 1}, {1, 1}, {4, 3, 0, 5}, 1, {0, 0}, true, NULL);
+}
+
+/* 3x3 stride 1 on maps of at least 16 4x4 tiles: Winograd F(4x4, 3x3). Maps that are not a
+ * multiple of 4 (partial tiles on the right and bottom), pads on either side, none, more than
+ * the kernel's reach, auto_pad, groups, batches over several blocks of tile rows, channel
+ * counts where the transforms' rounding adds up. */
+static void test_conv_winograd(void **state)
+{
+    tol_of_max = 2e-5;
+    CV(1, 8, 16, 16, 6, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(2, 5, 17, 19, 7, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, false, NULL);
+    CV(1, 4, 18, 18, 3, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}, true, NULL);
+    CV(1, 4, 21, 15, 5, 3, 3, {1, 1}, {1, 1}, {2, 0, 1, 3}, 1, {0, 0}, true, NULL);
+    CV(1, 3, 14, 14, 4, 3, 3, {1, 1}, {1, 1}, {4, 3, 3, 4}, 1, {0, 0}, false, NULL);
+    CV(3, 6, 16, 20, 6, 3, 3, {1, 1}, {1, 1}, {0}, 1, {0, 0}, true, "SAME_UPPER");
+    CV(2, 8, 16, 16, 12, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 2, {0, 0}, true, NULL);
+    CV(5, 16, 60, 36, 16, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(4, 64, 40, 38, 48, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, false, NULL);
+    CV(2, 256, 16, 16, 128, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    tol_of_max = 0;
+}
+
+/* Maps under 16 tiles per item, batches of at least 32 tiles: Winograd with the weights
+ * transformed per call, by slices of 32 channels (partial slices, groups, two blocks of
+ * tile rows when the channels are many). */
+static void test_conv_winograd_streamed(void **state)
+{
+    tol_of_max = 2e-5;
+    CV(8, 16, 7, 7, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(4, 40, 11, 9, 36, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, false, NULL);
+    CV(8, 8, 9, 7, 6, 3, 3, {1, 1}, {1, 1}, {0, 1, 2, 1}, 2, {0, 0}, true, NULL);
+    CV(16, 2048, 7, 7, 8, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    tol_of_max = 0;
 }
 
 static void test_conv_auto_pad(void **state)
@@ -905,6 +983,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_im2col),    cmocka_unit_test(test_conv_batch_chunks),
         cmocka_unit_test(test_conv_bands),     cmocka_unit_test(test_conv_shift),
+        cmocka_unit_test(test_conv_winograd),  cmocka_unit_test(test_conv_winograd_streamed),
         cmocka_unit_test(test_conv_auto_pad),  cmocka_unit_test(test_conv_depthwise),
         cmocka_unit_test(test_conv_pointwise), cmocka_unit_test(test_conv_1d),
         cmocka_unit_test(test_conv_transpose), cmocka_unit_test(test_gemm),

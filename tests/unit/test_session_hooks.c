@@ -105,10 +105,10 @@ static void test_seed_anywhere(void **state)
 static void guided_relu(const struct xai_op_run *r, void *user)
 {
     int *calls = user;
-    const float *x = r->in[0]->data, *gy = r->gout[0]->data;
+    const float *y = r->out[0]->data, *gy = r->gout[0]->data; /* what Relu's own rule reads */
     float *gx = r->gin[0]->data;
     for (int64_t i = 0; i < xai_shape_numel(&r->in[0]->shape); i++)
-        gx[i] += x[i] > 0.f && gy[i] > 0.f ? gy[i] : 0.f;
+        gx[i] += y[i] > 0.f && gy[i] > 0.f ? gy[i] : 0.f;
     (*calls)++;
 }
 
@@ -231,7 +231,7 @@ static void test_override_sees_kept(void **state)
     assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_OK);
     grad_from(f, y, g, &o, a);
     assert_int_equal(seen.calls, 1);
-    assert_false(seen.in_data);
+    assert_true(seen.in_data); /* the Relu's output: Relu's own backward reads it */
     assert_false(seen.out_data);
     assert_int_equal(xai_session_keep_op(f->s, "Reshape", &err), XAI_OK);
     assert_int_equal(xai_session_forward(f->s, &f->in, &err), XAI_OK);

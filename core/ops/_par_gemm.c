@@ -1,0 +1,74 @@
+/* _par_gemm.c - see _par_gemm.h. */
+#include "_par_gemm.h"
+
+#include <cblas.h>
+
+#include "_vec.h"
+
+/* Tiles: each one packs its own rows of A and columns of B, so a split costs copies whether
+ * or not threads use it (the split cannot depend on the thread count). So: one tile below
+ * PAR_GEMM_FLOPS per tile, at most PAR_GEMM_TILES, splitting n first (the columns of B are
+ * packed once whatever the split of n; a split of m packs all of B again per tile), in
+ * steps of at least PAR_GEMM_COLS columns, then m in steps of at least PAR_GEMM_ROWS rows. */
+#define PAR_GEMM_FLOPS (8.0e6)
+#define PAR_GEMM_TILES 4
+#define PAR_GEMM_COLS 256
+#define PAR_GEMM_ROWS 128
+
+struct grid {
+    int64_t gm, gn, mb, nb;
+};
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static struct grid grid_of(const struct xai_gemm *g)
+{
+    double flops = 2.0 * (double)g->m * (double)g->n * (double)g->k;
+    int64_t want = (int64_t)(flops / PAR_GEMM_FLOPS);
+    want = want < 1 ? 1 : want > PAR_GEMM_TILES ? PAR_GEMM_TILES : want;
+    struct grid d;
+    d.gn = min64(want, g->n / PAR_GEMM_COLS);
+    if (d.gn < 1) d.gn = 1;
+    d.gm = min64(ceil_div(want, d.gn), g->m / PAR_GEMM_ROWS);
+    if (d.gn < 1) d.gn = 1;
+    if (d.gm < 1) d.gm = 1;
+    d.nb = ceil_div(ceil_div(g->n, d.gn), 16) * 16;
+    d.mb = ceil_div(ceil_div(g->m, d.gm), 16) * 16;
+    d.gn = ceil_div(g->n, d.nb);
+    d.gm = ceil_div(g->m, d.mb);
+    return d;
+}
+
+struct tile_ctx {
+    const struct xai_gemm *g;
+    struct grid d;
+};
+
+static void tile(void *ctx, int64_t i, int tid)
+{
+    const struct tile_ctx *t = ctx;
+    const struct xai_gemm *g = t->g;
+    int64_t r0 = (i / t->d.gn) * t->d.mb, c0 = (i % t->d.gn) * t->d.nb;
+    int64_t rows = min64(t->d.mb, g->m - r0), cols = min64(t->d.nb, g->n - c0);
+    const float *a = g->a + (g->ta ? r0 : r0 * g->lda);
+    const float *b = g->b + (g->tb ? c0 * g->ldb : c0);
+    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
+                (int)rows, (int)cols, (int)g->k, g->alpha, a, (int)g->lda, b, (int)g->ldb, g->beta,
+                g->c + r0 * g->ldc + c0, (int)g->ldc);
+    for (int64_t r = 0; g->relu && r < rows; r++) xai_vec_relu(cols, g->c + (r0 + r) * g->ldc + c0);
+}
+
+void xai_par_sgemm(xai_par *par, const struct xai_gemm *g)
+{
+    if (g->m <= 0 || g->n <= 0) return;
+    struct tile_ctx t = {g, grid_of(g)};
+    xai_par_for(par, t.d.gm * t.d.gn, tile, &t);
+}

@@ -1,0 +1,33 @@
+/*
+ * _par_gemm.h - row-major sgemm split into tiles of C that run on a session's threads.
+ *
+ * C[m, n] = alpha * op(A) . op(B) + beta * C, cut into a grid of tiles chosen from m, n and k
+ * only (never from the thread count), one cblas_sgemm per tile: so the result is the same
+ * whatever the number of threads, including none (par NULL runs the tiles in order).
+ * Small products are one tile.
+ */
+#ifndef XAI_OPS_PAR_GEMM_H
+#define XAI_OPS_PAR_GEMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "par.h"
+
+struct xai_gemm {
+    bool ta, tb; /* op(A) = A^T, op(B) = B^T */
+    int64_t m, n, k;
+    float alpha;
+    const float *a;
+    int64_t lda;
+    const float *b;
+    int64_t ldb;
+    float beta;
+    float *c;
+    int64_t ldc;
+    bool relu; /* then C = max(C, 0) (a fused Relu), tile by tile while it is in cache */
+};
+
+void xai_par_sgemm(xai_par *par, const struct xai_gemm *g);
+
+#endif

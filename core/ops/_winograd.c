@@ -1,0 +1,324 @@
+/* _winograd.c - Winograd F(4x4, 3x3) convolution: blocks of tiles, the gemms, threads; see
+ * _winograd.h (the transforms are in _winograd_rows.c). */
+#include "_winograd.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#include "_winograd_rows.h"
+
+/* Tiles per block: V and M of a block (36 * (c + m) * tiles floats) about this size, but at
+ * least WINO_MIN_TILES tiles, below which the gemms get too narrow. */
+#define WINO_BLOCK_FLOATS (1 << 19)
+#define WINO_MIN_TILES 32
+/* Streamed weights: a block's V (or dM) at most this many floats (few blocks: each transforms
+ * the weights again), and the weights transformed WINO_SLICE channels at a time. */
+#define WINO_STREAM_FLOATS (1 << 21)
+#define WINO_SLICE 32
+
+bool xai_wino_fits(const struct xai_win *g)
+{
+    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Tile rows per block: about `want` tiles, whole rows, blocks evened out. */
+static void cut_blocks(struct xai_wgeo *q, int64_t want)
+{
+    q->per = want / q->tw;
+    if (q->per < 1) q->per = 1;
+    if (q->per > q->rows) q->per = q->rows;
+    q->blocks = (q->rows + q->per - 1) / q->per;
+    q->per = (q->rows + q->blocks - 1) / q->blocks;
+    q->blocks = (q->rows + q->per - 1) / q->per;
+}
+
+static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n, bool streamed)
+{
+    struct xai_wgeo q = {.c = g->c, .m = m, .h = g->h, .w = g->w, .oh = g->oh, .ow = g->ow};
+    q.ph = g->ph;
+    q.pw = g->pw;
+    q.th = (q.oh + 3) / 4;
+    q.tw = (q.ow + 3) / 4;
+    q.rows = n * q.th;
+    q.lp = (4 * q.tw + 2 + 15) / 16 * 16;
+    q.streamed = streamed;
+    int64_t cm = max64(q.c, q.m);
+    if (!streamed) {
+        cut_blocks(&q, max64(WINO_BLOCK_FLOATS / (36 * (q.c + q.m)), WINO_MIN_TILES));
+        q.scratch = (size_t)(36 * (q.c + q.m) * q.per * q.tw + XAI_WINO_LINES * q.lp);
+        return q;
+    }
+    cut_blocks(&q, max64(WINO_STREAM_FLOATS / (36 * cm), WINO_MIN_TILES));
+    int64_t nt = q.per * q.tw;
+    q.shared = (size_t)(36 * cm * nt);
+    q.scratch = q.shared + (size_t)(36 * WINO_SLICE * (cm + nt) + XAI_WINO_LINES * q.lp);
+    return q;
+}
+
+size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, bool streamed)
+{
+    return geo_of(g, m, n, streamed).scratch;
+}
+
+/* ---- blocks ----
+ *
+ * A block's three stages (transform in, 36 gemms, transform out) write disjoint memory per
+ * channel and per xi. Calls with few blocks run each block's stages as parallel loops over
+ * channels and xi (all threads on one block, its V and M in thread 0's scratch); calls with
+ * many blocks run whole blocks in parallel, each in its thread's scratch. Both compute the
+ * same numbers: which one runs depends on the shape only. */
+
+#define WINO_PAR_BLOCKS 4 /* blocks from which whole blocks run in parallel */
+#define WINO_CHANNELS 8   /* channels per item of the transform loops */
+
+struct blk {
+    int64_t r0, r1, nt; /* tile rows [r0, r1), tiles */
+    float *v, *mo;      /* [36][c][nt], [36][m][nt] */
+};
+
+struct job_ctx {
+    const struct xai_wgeo *q;
+    const struct xai_wino_job *j;
+    const float *src, *bias, *mask; /* mask: backward through a fused Relu, its output */
+    float *dst;
+    bool fwd, relu;
+    int64_t parity; /* backward: block 2 * item + parity */
+    struct blk b;   /* the block of the per-stage loops */
+};
+
+static float *thread_scratch(const struct job_ctx *x, int tid)
+{
+    return x->j->scratch + (size_t)tid * x->j->stride;
+}
+
+static float *thread_lines(const struct job_ctx *x, int tid)
+{
+    return thread_scratch(x, tid) + x->q->scratch - XAI_WINO_LINES * x->q->lp;
+}
+
+static struct blk block_at(const struct job_ctx *x, int64_t b, float *scratch)
+{
+    const struct xai_wgeo *q = x->q;
+    struct blk k;
+    k.r0 = b * q->per;
+    k.r1 = k.r0 + q->per < q->rows ? k.r0 + q->per : q->rows;
+    k.nt = (k.r1 - k.r0) * q->tw;
+    k.v = scratch;
+    k.mo = scratch + 36 * q->c * k.nt;
+    return k;
+}
+
+/* Forward, input channels [c0, c1): V of the block. Backward, output channels: dM. */
+static void stage_in(const struct job_ctx *x, const struct blk *k, int64_t c0, int64_t c1,
+                     float *lines)
+{
+    const struct xai_wgeo *q = x->q;
+    int64_t hw = q->h * q->w, ohw = q->oh * q->ow;
+    for (int64_t r = k->r0; r < k->r1; r++) {
+        int64_t t0 = (r - k->r0) * q->tw, ty = r % q->th;
+        if (x->fwd) {
+            const float *img = x->src + (r / q->th) * x->j->xs;
+            for (int64_t c = c0; c < c1; c++)
+                xai_wino_in_row(q, img + c * hw, ty, k->v + c * k->nt + t0, q->c * k->nt, lines);
+        } else {
+            const float *g = x->src + (r / q->th) * x->j->ys;
+            const float *mask = x->mask ? x->mask + (r / q->th) * x->j->ys : NULL;
+            for (int64_t m = c0; m < c1; m++)
+                xai_wino_dy_row(q, g + m * ohw, mask ? mask + m * ohw : NULL, ty,
+                                k->mo + m * k->nt + t0, q->m * k->nt, lines);
+        }
+    }
+}
+
+static void stage_gemm(const struct job_ctx *x, const struct blk *k, int xi)
+{
+    const struct xai_wgeo *q = x->q;
+    const float *u = x->j->u + xi * q->m * q->c;
+    float *v = k->v + xi * q->c * k->nt, *mo = k->mo + xi * q->m * k->nt;
+    int nt = (int)k->nt;
+    if (x->fwd)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q->m, nt, (int)q->c, 1.f, u,
+                    (int)q->c, v, nt, 0.f, mo, nt);
+    else
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q->c, nt, (int)q->m, 1.f, u,
+                    (int)q->c, mo, nt, 0.f, v, nt);
+}
+
+/* Forward, output channels [c0, c1): Y. Backward, input channels: dX += . */
+static void stage_out(const struct job_ctx *x, const struct blk *k, int64_t c0, int64_t c1,
+                      float *lines)
+{
+    const struct xai_wgeo *q = x->q;
+    int64_t hw = q->h * q->w, ohw = q->oh * q->ow;
+    for (int64_t r = k->r0; r < k->r1; r++) {
+        int64_t t0 = (r - k->r0) * q->tw, ty = r % q->th;
+        if (x->fwd) {
+            float *out = x->dst + (r / q->th) * x->j->ys;
+            for (int64_t m = c0; m < c1; m++)
+                xai_wino_out_row(q, k->mo + m * k->nt + t0, q->m * k->nt,
+                                 x->bias ? x->bias[m] : 0.f, x->relu, out + m * ohw, ty, lines);
+        } else {
+            float *img = x->dst + (r / q->th) * x->j->xs;
+            for (int64_t c = c0; c < c1; c++)
+                xai_wino_dx_row(q, k->v + c * k->nt + t0, q->c * k->nt, img + c * hw, ty, lines);
+        }
+    }
+}
+
+static int64_t in_channels(const struct job_ctx *x)
+{
+    return x->fwd ? x->q->c : x->q->m;
+}
+
+static int64_t out_channels(const struct job_ctx *x)
+{
+    return x->fwd ? x->q->m : x->q->c;
+}
+
+/* Whole block b (per-block mode), in the thread's scratch. */
+static void run_block(void *ctx, int64_t i, int tid)
+{
+    const struct job_ctx *x = ctx;
+    struct blk k = block_at(x, x->fwd ? i : 2 * i + x->parity, thread_scratch(x, tid));
+    float *lines = thread_lines(x, tid);
+    stage_in(x, &k, 0, in_channels(x), lines);
+    for (int xi = 0; xi < 36; xi++) stage_gemm(x, &k, xi);
+    stage_out(x, &k, 0, out_channels(x), lines);
+}
+
+static void chunk(int64_t i, int64_t n, int64_t *c0, int64_t *c1)
+{
+    *c0 = i * WINO_CHANNELS;
+    *c1 = *c0 + WINO_CHANNELS < n ? *c0 + WINO_CHANNELS : n;
+}
+
+static void stage_in_item(void *ctx, int64_t i, int tid)
+{
+    const struct job_ctx *x = ctx;
+    int64_t c0, c1;
+    chunk(i, in_channels(x), &c0, &c1);
+    stage_in(x, &x->b, c0, c1, thread_lines(x, tid));
+}
+
+static void stage_gemm_item(void *ctx, int64_t i, int tid)
+{
+    const struct job_ctx *x = ctx;
+    stage_gemm(x, &x->b, (int)i);
+}
+
+static void stage_out_item(void *ctx, int64_t i, int tid)
+{
+    const struct job_ctx *x = ctx;
+    int64_t c0, c1;
+    chunk(i, out_channels(x), &c0, &c1);
+    stage_out(x, &x->b, c0, c1, thread_lines(x, tid));
+}
+
+/* Block b with every stage a parallel loop (per-stage mode), in thread 0's scratch. */
+static void run_stages(struct job_ctx *x, int64_t b)
+{
+    x->b = block_at(x, b, thread_scratch(x, 0));
+    int64_t ci = in_channels(x), co = out_channels(x);
+    xai_par_for(x->j->par, (ci + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_in_item, x);
+    xai_par_for(x->j->par, 36, stage_gemm_item, x);
+    xai_par_for(x->j->par, (co + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_out_item, x);
+}
+
+/* ---- streamed weights ----
+ *
+ * For layers whose transformed weights are not kept (small maps, big channel counts, batch
+ * > 1), the weights are transformed per call, a slice of WINO_SLICE channels at a time: the
+ * block's V (forward) or dM (backward) is built in parallel into thread 0's shared scratch,
+ * then each item takes a slice of output channels (forward) or input channels (backward),
+ * transforms that slice of the weights, runs its 36 gemms and its output transforms. */
+
+static void stream_item(void *ctx, int64_t i, int tid)
+{
+    const struct job_ctx *x = ctx;
+    const struct xai_wgeo *q = x->q;
+    const struct blk *k = &x->b;
+    int64_t s0 = i * WINO_SLICE, n = (x->fwd ? q->m : q->c) - s0, cm = max64(q->c, q->m);
+    if (n > WINO_SLICE) n = WINO_SLICE;
+    float *u = thread_scratch(x, tid) + q->shared, *o = u + 36 * WINO_SLICE * cm;
+    float *lines = thread_lines(x, tid);
+    int nt = (int)k->nt, hw = (int)(q->h * q->w), ohw = (int)(q->oh * q->ow);
+    if (x->fwd) { /* u[xi][m - s0][c] */
+        xai_wino_weights_runs(x->j->w + s0 * q->c * 9, 1, n * q->c, 0, u, n * q->c);
+        for (int xi = 0; xi < 36; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, nt, (int)q->c, 1.f,
+                        u + xi * n * q->c, (int)q->c, k->v + xi * q->c * nt, nt, 0.f,
+                        o + xi * n * nt, nt);
+    } else { /* u[xi][m][c - s0] */
+        xai_wino_weights_runs(x->j->w + s0 * 9, q->m, n, q->c, u, q->m * n);
+        for (int xi = 0; xi < 36; xi++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, nt, (int)q->m, 1.f,
+                        u + xi * q->m * n, (int)n, k->mo + xi * q->m * nt, nt, 0.f, o + xi * n * nt,
+                        nt);
+    }
+    for (int64_t r = k->r0; r < k->r1; r++) {
+        int64_t t0 = (r - k->r0) * q->tw, ty = r % q->th;
+        for (int64_t c = s0; c < s0 + n; c++) {
+            const float *src = o + (c - s0) * nt + t0;
+            if (x->fwd)
+                xai_wino_out_row(q, src, n * nt, x->bias ? x->bias[c] : 0.f, x->relu,
+                                 x->dst + (r / q->th) * x->j->ys + c * ohw, ty, lines);
+            else
+                xai_wino_dx_row(q, src, n * nt, x->dst + (r / q->th) * x->j->xs + c * hw, ty,
+                                lines);
+        }
+    }
+}
+
+/* Block b with streamed weights. */
+static void run_streamed(struct job_ctx *x, int64_t b)
+{
+    const struct xai_wgeo *q = x->q;
+    x->b = block_at(x, b, thread_scratch(x, 0));
+    x->b.mo = x->b.v; /* the shared scratch holds V (forward) or dM (backward) */
+    int64_t ci = in_channels(x), co = out_channels(x);
+    xai_par_for(x->j->par, (ci + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_in_item, x);
+    xai_par_for(x->j->par, (co + WINO_SLICE - 1) / WINO_SLICE, stream_item, x);
+    (void)q;
+}
+
+/* Forward: every block. Backward: the even blocks, then the odd ones (patches of adjacent
+ * blocks overlap in dX). */
+static void run_job(struct job_ctx *x)
+{
+    int64_t blocks = x->q->blocks;
+    for (int pass = 0; pass < (x->fwd ? 1 : 2); pass++) {
+        x->parity = pass;
+        int64_t n = x->fwd ? blocks : (blocks + 1 - pass) / 2;
+        if (!x->q->streamed && blocks >= WINO_PAR_BLOCKS) {
+            xai_par_for(x->j->par, n, run_block, x);
+            continue;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            int64_t b = x->fwd ? i : 2 * i + pass;
+            if (x->q->streamed)
+                run_streamed(x, b);
+            else
+                run_stages(x, b);
+        }
+    }
+}
+
+void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
+                      float *y)
+{
+    struct xai_wgeo q = geo_of(j->g, j->m, j->n, !j->u);
+    struct job_ctx c = {&q, j, x, bias, NULL, y, true, relu, 0, {0}};
+    run_job(&c);
+}
+
+void xai_wino_backward(const struct xai_wino_job *j, const float *gy, const float *mask, float *gx)
+{
+    struct xai_wgeo q = geo_of(j->g, j->m, j->n, !j->u);
+    struct job_ctx c = {&q, j, gy, NULL, mask, gx, false, false, 0, {0}};
+    run_job(&c);
+}

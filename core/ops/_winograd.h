@@ -1,0 +1,64 @@
+/*
+ * _winograd.h - Winograd F(4x4, 3x3) convolution (Lavin & Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016) for 3x3 kernels with stride 1 and no dilation, any pads.
+ *
+ * The output is cut into 4x4 tiles; tile t of output channel m is
+ *   Y = A^T [ sum_c U[m][c] (.) V[c][t] ] A,  U = G g G^T (6x6, per (m, c)),  V = B^T d B,
+ * d the 6x6 input patch under the tile (zero outside the image). The elementwise products
+ * summed over c are 36 independent gemms, M_xi[M, T] = U_xi[M, C] . V_xi[C, T], one per
+ * position xi of the 6x6 tile: 36 multiplies per (tile, m, c) instead of the direct 144.
+ * The transforms cost O(C + M) per tile; they run on rows of tiles, vectorised across tiles.
+ *
+ * Backward is the exact adjoint of that forward (so finite differences of the forward agree
+ * with it): dM_xi = A dY A^T per tile, dV_xi[C, T] = U_xi^T . dM_xi, and B dV B^T (6x6) added
+ * into dX under the tile. Neighbouring tiles' patches overlap by two pixels, so blocks of tile
+ * rows run in two passes (even blocks, then odd ones), which keeps threads from writing the
+ * same pixels and fixes the order of the additions whatever the thread count.
+ *
+ * Work is split into blocks of whole tile rows (over the batch), sized by the channel counts
+ * only; blocks, or the channels and xi of one block, are the items of parallel loops.
+ *
+ * The weights are either transformed once (xai_wino_weights, at load: 4x the weights' size)
+ * or, "streamed", per call by slices of channels (for layers whose maps are too small at
+ * batch 1 to be worth keeping them, run at a larger batch).
+ */
+#ifndef XAI_OPS_WINOGRAD_H
+#define XAI_OPS_WINOGRAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "_im2col.h"
+#include "par.h"
+
+/* Whether the window is one this path computes: 3x3 kernel, stride 1, no dilation. */
+bool xai_wino_fits(const struct xai_win *g);
+
+/* Transformed weights of one group, in double then rounded: w [m][c][3][3] -> u [36][m][c]
+ * (36 * m * c floats). */
+void xai_wino_weights(const float *w, int64_t m, int64_t c, float *u);
+
+/* One convolution (one group) over n batch items. Forward: x (c channels of item i at
+ * x + i*xs) -> y (m channels at y + i*ys), y = conv + bias (bias NULL: none), overwritten.
+ * Backward: gy (m channels at gy + i*ys) -> gx (c channels at gx + i*xs), ADDED to gx. */
+struct xai_wino_job {
+    const struct xai_win *g; /* g->c: input channels of the group */
+    int64_t m, n;            /* output channels of the group, batch items */
+    const float *u;          /* xai_wino_weights of the group; NULL: streamed from w */
+    const float *w;          /* the group's weights [m][c][3][3] (streamed) */
+    int64_t xs, ys;          /* floats from one batch item to the next, input and output side */
+    xai_par *par;
+    float *scratch; /* per thread: xai_wino_scratch floats, stride floats apart */
+    size_t stride;
+};
+
+/* Floats of scratch one thread needs for a job on this window, m output channels, n items. */
+size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, bool streamed);
+/* relu: y = max(conv + bias, 0) (a fused Relu, op.h). */
+void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
+                      float *y);
+/* mask: NULL, or a fused Relu's output (laid out as gy): gy counts only where it is > 0. */
+void xai_wino_backward(const struct xai_wino_job *j, const float *gy, const float *mask, float *gx);
+
+#endif

@@ -1,0 +1,356 @@
+/* _winograd_rows.c - the transforms of Winograd F(4x4, 3x3); see _winograd_rows.h.
+ *
+ * Matrices (points 0, 1, -1, 2, -2, infinity):
+ *   B^T = [4  0 -5  0  1  0]   G = [ 1/4     0     0 ]   A^T = [1 1  1 1  1 0]
+ *         [0 -4 -4  1  1  0]       [-1/6  -1/6  -1/6 ]         [0 1 -1 2 -2 0]
+ *         [0  4 -4 -1  1  0]       [-1/6   1/6  -1/6 ]         [0 1  1 4  4 0]
+ *         [0 -2 -1  2  1  0]       [1/24  1/12   1/6 ]         [0 1 -1 8 -8 1]
+ *         [0  2 -1 -2  1  0]       [1/24 -1/12   1/6 ]
+ *         [0  4  0 -5  0  1]       [   0     0     1 ]
+ * Position xi = 6k + l of a 6x6 tile: k its row (vertical transform), l its column.
+ */
+#include "_winograd_rows.h"
+
+#include <string.h>
+
+/* The transforms are compiled for AVX-512 and AVX2 too, picked at load by the CPU (GCC's
+ * function multi-versioning): wider vectors, the same operations in the same order (no
+ * contraction into FMA in ISO C mode), so the same numbers on any of them. The helpers are
+ * inlined into each version. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ROW_CLONES
+#endif
+#define HELPER static inline __attribute__((always_inline))
+
+/* ---- weights ---- */
+
+void xai_wino_weights(const float *w, int64_t m, int64_t c, float *u)
+{
+    static const double G[6][3] = {{0.25, 0, 0},
+                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                   {0, 0, 1}};
+    for (int64_t mc = 0; mc < m * c; mc++) {
+        const float *g = w + mc * 9;
+        double t[6][3];
+        for (int k = 0; k < 6; k++)
+            for (int j = 0; j < 3; j++)
+                t[k][j] = G[k][0] * g[j] + G[k][1] * g[3 + j] + G[k][2] * g[6 + j];
+        for (int k = 0; k < 6; k++)
+            for (int l = 0; l < 6; l++)
+                u[(k * 6 + l) * m * c + mc] =
+                    (float)(t[k][0] * G[l][0] + t[k][1] * G[l][1] + t[k][2] * G[l][2]);
+    }
+}
+
+/* Kernels per block of the float transform: gathered into columns, so that the arithmetic
+ * runs across kernels. */
+#define WT_BLOCK 64
+
+/* The six values G x for the column (a, b, c) of a kernel, into o0..o5 at p. */
+static inline void g_col(float a, float b, float c, float *o, int64_t os, int64_t p)
+{
+    float s = a + c, q = a * (1.f / 24) + c * (1.f / 6);
+    o[p] = 0.25f * a;
+    o[os + p] = (s + b) * (-1.f / 6);
+    o[2 * os + p] = (s - b) * (-1.f / 6);
+    o[3 * os + p] = q + b * (1.f / 12);
+    o[4 * os + p] = q - b * (1.f / 12);
+    o[5 * os + p] = c;
+}
+
+static void weights_block(const float *src, int64_t nb, float *u, int64_t us)
+{
+    float g[9][WT_BLOCK], t[18][WT_BLOCK]; /* t[k * 3 + j]: (G g)[k][j] */
+    for (int64_t p = 0; p < nb; p++)
+        for (int e = 0; e < 9; e++) g[e][p] = src[p * 9 + e];
+    for (int j = 0; j < 3; j++)
+        for (int64_t p = 0; p < nb; p++)
+            g_col(g[j][p], g[3 + j][p], g[6 + j][p], &t[j][0], 3 * WT_BLOCK, p);
+    for (int k = 0; k < 6; k++)
+        for (int64_t p = 0; p < nb; p++)
+            g_col(t[k * 3][p], t[k * 3 + 1][p], t[k * 3 + 2][p], u + k * 6 * us, us, p);
+}
+
+void xai_wino_weights_runs(const float *w, int64_t runs, int64_t len, int64_t stride, float *u,
+                           int64_t us)
+{
+    for (int64_t r = 0; r < runs; r++)
+        for (int64_t i = 0; i < len; i += WT_BLOCK) {
+            int64_t nb = len - i < WT_BLOCK ? len - i : WT_BLOCK;
+            weights_block(w + (r * stride + i) * 9, nb, u + r * len + i, us);
+        }
+}
+
+/* ---- forward transforms ---- */
+
+/* row[q] = src[q - pw] where that is inside [0, w), else 0; q < n. */
+HELPER void pad_line(const float *src, int64_t w, int64_t pw, int64_t n, float *row)
+{
+    int64_t lo = pw < 0 ? 0 : pw > n ? n : pw, hi = w + pw < lo ? lo : w + pw > n ? n : w + pw;
+    memset(row, 0, sizeof(float) * (size_t)lo);
+    if (hi > lo) memcpy(row + lo, src + lo - pw, sizeof(float) * (size_t)(hi - lo));
+    memset(row + hi, 0, sizeof(float) * (size_t)(n - hi));
+}
+
+/* The loops below take every row as its own restrict pointer, so that the compiler vectorises
+ * them across tiles without run-time alias checks. */
+
+/* e_k = (B^T d)_k over n columns, d_i unit stride. */
+HELPER void bt_cols(int64_t n, const float *restrict d0, const float *restrict d1,
+                    const float *restrict d2, const float *restrict d3, const float *restrict d4,
+                    const float *restrict d5, float *restrict e0, float *restrict e1,
+                    float *restrict e2, float *restrict e3, float *restrict e4, float *restrict e5)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float a = d3[k] - d1[k], b = d4[k] - d2[k];
+        e0[k] = 4.f * d0[k] - 5.f * d2[k] + d4[k];
+        e1[k] = (d3[k] + d4[k]) - 4.f * (d1[k] + d2[k]);
+        e2[k] = (d4[k] - d3[k]) + 4.f * (d1[k] - d2[k]);
+        e3[k] = b + 2.f * a;
+        e4[k] = b - 2.f * a;
+        e5[k] = 4.f * d1[k] - 5.f * d3[k] + d5[k];
+    }
+}
+
+/* p_j[t] = f[4t + j]: the four phases of a line (n tiles; p0 and p1 get one more). */
+HELPER void phases(int64_t n, const float *restrict f, float *restrict p0, float *restrict p1,
+                   float *restrict p2, float *restrict p3)
+{
+    for (int64_t t = 0; t < n; t++) {
+        p0[t] = f[4 * t];
+        p1[t] = f[4 * t + 1];
+        p2[t] = f[4 * t + 2];
+        p3[t] = f[4 * t + 3];
+    }
+    p0[n] = f[4 * n];
+    p1[n] = f[4 * n + 1];
+}
+
+/* The tiles of one line, from its phases: tile t covers f[4t .. 4t+5]. */
+HELPER void bt_tiles(int64_t n, const float *restrict p0, const float *restrict p1,
+                     const float *restrict p2, const float *restrict p3, float *restrict o0,
+                     float *restrict o1, float *restrict o2, float *restrict o3, float *restrict o4,
+                     float *restrict o5)
+{
+    for (int64_t t = 0; t < n; t++) {
+        float x0 = p0[t], x1 = p1[t], x2 = p2[t], x3 = p3[t], x4 = p0[t + 1], x5 = p1[t + 1];
+        float a = x3 - x1, b = x4 - x2;
+        o0[t] = 4.f * x0 - 5.f * x2 + x4;
+        o1[t] = (x3 + x4) - 4.f * (x1 + x2);
+        o2[t] = (x4 - x3) + 4.f * (x1 - x2);
+        o3[t] = b + 2.f * a;
+        o4[t] = b - 2.f * a;
+        o5[t] = 4.f * x1 - 5.f * x3 + x5;
+    }
+}
+
+/* V = B^T d B for the tiles of tile row ty of one input plane: v[xi * vs + t]. */
+ROW_CLONES void xai_wino_in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *v,
+                                int64_t vs, float *lines)
+{
+    int64_t n = 4 * q->tw + 2, lp = q->lp, tw = q->tw;
+    float *d = lines, *e = lines + 6 * lp, *ph = lines + 12 * lp;
+    for (int i = 0; i < 6; i++) {
+        int64_t yy = 4 * ty - q->ph + i;
+        if (yy < 0 || yy >= q->h)
+            memset(d + i * lp, 0, sizeof(float) * (size_t)n);
+        else
+            pad_line(plane + yy * q->w, q->w, q->pw, n, d + i * lp);
+    }
+    bt_cols(n, d, d + lp, d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp, e, e + lp, e + 2 * lp,
+            e + 3 * lp, e + 4 * lp, e + 5 * lp);
+    for (int r = 0; r < 6; r++) {
+        float *o = v + r * 6 * vs;
+        phases(tw, e + r * lp, ph, ph + lp, ph + 2 * lp, ph + 3 * lp);
+        bt_tiles(tw, ph, ph + lp, ph + 2 * lp, ph + 3 * lp, o, o + vs, o + 2 * vs, o + 3 * vs,
+                 o + 4 * vs, o + 5 * vs);
+    }
+}
+
+/* s_o = (A^T m)_o over n columns. */
+HELPER void at_cols(int64_t n, const float *restrict m0, const float *restrict m1,
+                    const float *restrict m2, const float *restrict m3, const float *restrict m4,
+                    const float *restrict m5, float *restrict s0, float *restrict s1,
+                    float *restrict s2, float *restrict s3)
+{
+    for (int64_t t = 0; t < n; t++) {
+        float a = m1[t] + m2[t], b = m1[t] - m2[t], c = m3[t] + m4[t], d = m3[t] - m4[t];
+        s0[t] = m0[t] + a + c;
+        s1[t] = b + 2.f * d;
+        s2[t] = a + 4.f * c;
+        s3[t] = b + 8.f * d + m5[t];
+    }
+}
+
+/* r[4t + j] = p_j[t]: a line from its four phases. */
+HELPER void interleave(int64_t n, const float *restrict p0, const float *restrict p1,
+                       const float *restrict p2, const float *restrict p3, float *restrict r)
+{
+    for (int64_t t = 0; t < n; t++) {
+        r[4 * t] = p0[t];
+        r[4 * t + 1] = p1[t];
+        r[4 * t + 2] = p2[t];
+        r[4 * t + 3] = p3[t];
+    }
+}
+
+/* y[k] = x[k] + b, or max(x[k] + b, 0) when relu. */
+HELPER void add_bias(int64_t n, const float *restrict x, float b, bool relu, float *restrict y)
+{
+    if (!relu) {
+        for (int64_t k = 0; k < n; k++) y[k] = x[k] + b;
+        return;
+    }
+    for (int64_t k = 0; k < n; k++) {
+        float v = x[k] + b;
+        y[k] = v > 0.f ? v : 0.f;
+    }
+}
+
+/* Y = A^T M A (+ bias) for the tiles of tile row ty of one output plane, from m[xi * ms + t]. */
+ROW_CLONES void xai_wino_out_row(const struct xai_wgeo *q, const float *m, int64_t ms, float bias,
+                                 bool relu, float *plane, int64_t ty, float *lines)
+{
+    int64_t tw = q->tw, lp = q->lp;
+    float *s = lines, *u = lines + 24 * lp, *row = lines + 40 * lp;
+    for (int k = 0; k < 6; k++) {
+        const float *mk = m + k * 6 * ms;
+        float *sk = s + k * 4 * lp;
+        at_cols(tw, mk, mk + ms, mk + 2 * ms, mk + 3 * ms, mk + 4 * ms, mk + 5 * ms, sk, sk + lp,
+                sk + 2 * lp, sk + 3 * lp);
+    }
+    /* u[(p * 4 + o) * lp + t]: output row p, column phase o */
+    for (int o = 0; o < 4; o++) {
+        const float *so = s + o * lp;
+        at_cols(tw, so, so + 4 * lp, so + 8 * lp, so + 12 * lp, so + 16 * lp, so + 20 * lp,
+                u + o * lp, u + (4 + o) * lp, u + (8 + o) * lp, u + (12 + o) * lp);
+    }
+    for (int p = 0; p < 4 && 4 * ty + p < q->oh; p++) {
+        const float *up = u + p * 4 * lp;
+        interleave(tw, up, up + lp, up + 2 * lp, up + 3 * lp, row);
+        add_bias(q->ow, row, bias, relu, plane + (4 * ty + p) * q->ow);
+    }
+}
+
+/* ---- backward transforms ---- */
+
+/* h_l = (A z)_l: four inputs, six outputs, over n columns. */
+HELPER void a_cols(int64_t n, const float *restrict z0, const float *restrict z1,
+                   const float *restrict z2, const float *restrict z3, float *restrict h0,
+                   float *restrict h1, float *restrict h2, float *restrict h3, float *restrict h4,
+                   float *restrict h5)
+{
+    for (int64_t t = 0; t < n; t++) {
+        float a = z0[t] + z2[t], b = z1[t] + z3[t], c = z0[t] + 4.f * z2[t],
+              d = 2.f * z1[t] + 8.f * z3[t];
+        h0[t] = z0[t];
+        h1[t] = a + b;
+        h2[t] = a - b;
+        h3[t] = c + d;
+        h4[t] = c - d;
+        h5[t] = z3[t];
+    }
+}
+
+/* dM = A dY A^T for the tiles of tile row ty of one output-gradient plane: dm[xi * ms + t]. */
+/* row[k] = y[k] > 0 ? g[k] : 0: a gradient through a fused Relu, y its output. */
+HELPER void mask_row(int64_t n, const float *restrict g, const float *restrict y,
+                     float *restrict row)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float v = g[k]; /* read unconditionally, so that it vectorises */
+        row[k] = y[k] > 0.f ? v : 0.f;
+    }
+}
+
+ROW_CLONES void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, const float *mask,
+                                int64_t ty, float *dm, int64_t ms, float *lines)
+{
+    int64_t tw = q->tw, lp = q->lp, n = 4 * tw;
+    float *row = lines, *z = lines + lp, *hz = lines + 17 * lp;
+    for (int p = 0; p < 4; p++) {
+        int64_t oy = 4 * ty + p, have = oy < q->oh ? q->ow : 0;
+        if (have && mask)
+            mask_row(have, plane + oy * q->ow, mask + oy * q->ow, row);
+        else if (have)
+            memcpy(row, plane + oy * q->ow, sizeof(float) * (size_t)have);
+        memset(row + have, 0, sizeof(float) * (size_t)(n + 4 - have));
+        float *zp = z + p * 4 * lp;
+        phases(tw, row, zp, zp + lp, zp + 2 * lp, zp + 3 * lp);
+        float *h = hz + p * 6 * lp;
+        a_cols(tw, zp, zp + lp, zp + 2 * lp, zp + 3 * lp, h, h + lp, h + 2 * lp, h + 3 * lp,
+               h + 4 * lp, h + 5 * lp);
+    }
+    for (int l = 0; l < 6; l++) {
+        const float *h = hz + l * lp;
+        float *o = dm + l * ms;
+        a_cols(tw, h, h + 6 * lp, h + 12 * lp, h + 18 * lp, o, o + 6 * ms, o + 12 * ms, o + 18 * ms,
+               o + 24 * ms, o + 30 * ms);
+    }
+}
+
+/* z_j = (B v)_j over n columns. */
+HELPER void b_cols(int64_t n, const float *restrict v0, const float *restrict v1,
+                   const float *restrict v2, const float *restrict v3, const float *restrict v4,
+                   const float *restrict v5, float *restrict z0, float *restrict z1,
+                   float *restrict z2, float *restrict z3, float *restrict z4, float *restrict z5)
+{
+    for (int64_t t = 0; t < n; t++) {
+        z0[t] = 4.f * v0[t];
+        z1[t] = 4.f * (v2[t] - v1[t]) + 2.f * (v4[t] - v3[t]) + 4.f * v5[t];
+        z2[t] = -5.f * v0[t] - 4.f * (v1[t] + v2[t]) - (v3[t] + v4[t]);
+        z3[t] = (v1[t] - v2[t]) + 2.f * (v3[t] - v4[t]) - 5.f * v5[t];
+        z4[t] = v0[t] + (v1[t] + v2[t]) + (v3[t] + v4[t]);
+        z5[t] = v5[t];
+    }
+}
+
+/* line[4t + j] for a row of tiles' 6-wide patches d_j[t]: j < 4 set, j = 4, 5 added onto the
+ * next tile's first two (n tiles, 4n + 2 floats). */
+HELPER void overlap_line(int64_t n, const float *restrict d0, const float *restrict d1,
+                         const float *restrict d2, const float *restrict d3,
+                         const float *restrict d4, const float *restrict d5, float *restrict line)
+{
+    interleave(n, d0, d1, d2, d3, line);
+    line[4 * n] = line[4 * n + 1] = 0.f;
+    for (int64_t t = 0; t < n; t++) {
+        line[4 * t + 4] += d4[t];
+        line[4 * t + 5] += d5[t];
+    }
+}
+
+/* y[k] += x[k]. */
+HELPER void add_to(int64_t n, const float *restrict x, float *restrict y)
+{
+    for (int64_t k = 0; k < n; k++) y[k] += x[k];
+}
+
+/* dX += B dV B^T for the tiles of tile row ty of one input-gradient plane, from dv[xi*vs + t]:
+ * each tile's 6x6 patch added where it lies inside the image. The horizontal transform runs
+ * per tile; its six rows are overlap-added into lines first, so that the vertical one runs
+ * once per column rather than once per tile column. */
+ROW_CLONES void xai_wino_dx_row(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
+                                int64_t ty, float *lines)
+{
+    int64_t tw = q->tw, lp = q->lp, n = 4 * tw + 2;
+    float *z = lines, *ln = lines + 6 * lp, *d = lines + 12 * lp;
+    for (int k = 0; k < 6; k++) {
+        const float *vk = dv + k * 6 * vs;
+        b_cols(tw, vk, vk + vs, vk + 2 * vs, vk + 3 * vs, vk + 4 * vs, vk + 5 * vs, z, z + lp,
+               z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp);
+        overlap_line(tw, z, z + lp, z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp, ln + k * lp);
+    }
+    b_cols(n, ln, ln + lp, ln + 2 * lp, ln + 3 * lp, ln + 4 * lp, ln + 5 * lp, d, d + lp,
+           d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp);
+    int64_t lo = q->pw < n ? q->pw : n, hi = q->w + q->pw < n ? q->w + q->pw : n;
+    for (int i = 0; i < 6; i++) {
+        int64_t yy = 4 * ty - q->ph + i;
+        if (yy >= 0 && yy < q->h && hi > lo)
+            add_to(hi - lo, d + i * lp + lo, plane + yy * q->w + lo - q->pw);
+    }
+}
