@@ -149,4 +149,5 @@ const struct xai_op_def xai_op_batch_normalization = {
     .forward = forward,
     .backward = backward,
     .macs = macs,
+    .pointwise = xai_op_pointwise_yes,
 };
