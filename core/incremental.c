@@ -9,7 +9,10 @@
 
 #include "mem_plan.h"
 
-#define DEFAULT_FULL_FRAC 0.6
+/* Measured single-threaded on ResNet-18 and DenseNet-121 (occlusion, 32 px at stride 16):
+ * CPU time falls from 0.4 to 0.8 and is flat or rising above (crops nearly as large as the
+ * map cost the gathering on top of the same arithmetic). */
+#define DEFAULT_FULL_FRAC 0.8
 
 static int floor_div(int a, int b)
 {

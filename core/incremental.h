@@ -56,7 +56,7 @@ struct xai_incr_grid {
 };
 
 struct xai_incr_opts {
-    double full_frac; /* a box covering this fraction of its map runs whole; 0: default (0.6) */
+    double full_frac; /* a box covering this fraction of its map runs whole; 0: default (0.8) */
     double field;     /* projective field threshold in (0, 1]; 0 or 1: exact */
 };
 
