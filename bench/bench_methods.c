@@ -2,8 +2,10 @@
  * bench_methods.c - times attribution methods on one ONNX model at batch 1: each method's
  * whole run (passes, weights, upsampling, reduction), beside a plain forward pass and a
  * forward + input-gradient pass as units. Prints one JSON line per row with the median and
- * all run times (ms). The rows run in interleaved rounds, so a noisy machine slows all alike.
- * bench/torch_methods_cam.py times the PyTorch counterparts the same way.
+ * all run times (ms). The rows run in interleaved rounds (one warm-up round), so a noisy machine
+ * slows all alike. Input x[i] = ((i * 7919) % 1000) / 1000 - 0.5, target class 0, input range
+ * [-3, 3], batch cap 16, LIME on a grid of 7 x 7 square superpixels. bench/torch_methods.py
+ * times the PyTorch reference implementations the same way; bench/run_methods runs both.
  *
  * usage: bench_methods MODEL.onnx LAYER HEAD_WEIGHT HEAD_BIAS SIZE REPEATS METHOD[:p=v,...]...
  *   e.g. bench_methods resnet18.onnx /layer4/layer4.1/relu_1/Relu_output_0 fc.weight fc.bias
@@ -78,13 +80,13 @@ static int run_row(struct row *r, struct xai_method_req *req, float *g, struct x
     return st ? -1 : 0;
 }
 
-/* Rounds of every row in turn (two warm-up rounds), so that the load of a shared machine
+/* Rounds of every row in turn (one warm-up round), so that the load of a shared machine
  * spreads over all rows alike. */
 static int time_rows(struct row *rows, int n, struct xai_method_req *req, int reps)
 {
     struct xai_err err = {{0}};
     float *g = malloc(sizeof(float) * (size_t)xai_shape_numel(&req->input->shape));
-    for (int i = -2; i < reps; i++)
+    for (int i = -1; i < reps; i++)
         for (int k = 0; k < n; k++) {
             double t0 = now_ms();
             if (run_row(&rows[k], req, g, &err)) {
@@ -149,8 +151,14 @@ int main(int argc, char **argv)
                                   xai_model_find(m, argv[4]),
                                   false,
                                   -3.f,
-                                  3.f, -1, NULL, 0};
-    struct xai_method_req req = {&mm, s, &x, 0, mm.cam_layer, NULL, 0, 16};
+                                  3.f,
+                                  -1,
+                                  NULL,
+                                  0};
+    int32_t *seg = malloc(sizeof(int32_t) * (size_t)(size * size));
+    int cell = (size + 6) / 7;
+    for (int i = 0; i < size * size; i++) seg[i] = (i / size / cell) * 7 + (i % size) / cell;
+    struct xai_method_req req = {&mm, s, &x, 0, mm.cam_layer, NULL, 0, 16, NULL, NULL, seg};
     struct row *rows = make_rows(argc, argv, reps, &n_rows);
     printf("{\"model\": \"%s\", \"size\": %d, \"threads\": %d}\n", argv[1], size,
            openblas_get_num_threads());
@@ -158,6 +166,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < argc - 5; k++) free(rows[k].t);
     free(rows);
     free(x.data);
+    free(seg);
     xai_session_free(s);
     xai_model_free(m);
     return rc;

@@ -136,6 +136,13 @@ static inline float *xai_op_scratch(const struct xai_op_run *r, int tid)
     return r->scratch + (size_t)tid * r->scratch_stride;
 }
 
+/* The sliding window of an op along axes (h, w), for xai_op_def.window. Output position o
+ * of an axis reads input positions o * s - pb + t * d for taps t < k. */
+struct xai_op_window {
+    int64_t k[2], s[2], d[2], pb[2]; /* kernel, strides, dilations, begin pads (after auto_pad) */
+    float pad;                       /* what a tap in the padding reads: 0, or -INFINITY (max) */
+};
+
 struct xai_op_def {
     const char *name;
     int opset_min, opset_max;
@@ -160,6 +167,23 @@ struct xai_op_def {
     /* Multiply-accumulates of one forward pass (NULL: counted as zero). */
     int64_t (*macs)(const void *p, const struct xai_shape *in, int n_in,
                     const struct xai_shape *out);
+    /* Incremental inference (core/incremental.h) recomputes an op only on the part of its
+     * output that an input change reaches, by running forward on crops. Two kinds of ops allow
+     * it along the last two axes (h, w) of 4-D tensors; NULL hooks: neither.
+     * pointwise  output (n, c, y, x) reads the inputs at (y, x) only: true when, for these
+     *            shapes, every input either has the output's h and w (it is cropped along with
+     *            the output) or is used whole (a per-channel or scalar operand). Element-wise
+     *            ops, BatchNormalization, Concat on channels.
+     * window     a sliding window (Conv, MaxPool, AveragePool): fills w for input 0 of shape
+     *            in and sets *unpadded to a copy of the params with no padding (malloc'd,
+     *            owning nothing, freed with free()), which computes output (y, x) from the
+     *            window at (y * s, x * s) of a crop padded explicitly with w->pad. Returns
+     *            false when the op cannot run so (e.g. ceil_mode, averages that exclude
+     *            padding) or on failure to allocate. */
+    bool (*pointwise)(const void *p, const struct xai_shape *in, int n_in,
+                      const struct xai_shape *out);
+    bool (*window)(const void *p, const struct xai_shape *in, struct xai_op_window *w,
+                   void **unpadded);
 };
 
 /* The registry: the op for an ONNX op_type at an opset, or NULL. */

@@ -267,13 +267,20 @@ OPS = {
 }
 
 
-def run(model, x, keep=None, ops=None):
+def constants(model):
+    """The graph's initializers as torch tensors, for run(..., consts=...)."""
+    return {name: to_torch(t) for name, t in model["tensors"].items()}
+
+
+def run(model, x, keep=None, ops=None, consts=None):
     """Evaluates the graph on x; returns the values of the graph outputs (and of `keep`, a
     value name or a collection of names). `ops` maps op types to replacement functions (same
-    signature as OPS entries), e.g. a guided-backprop Relu for attribution references."""
+    signature as OPS entries), e.g. a guided-backprop Relu for attribution references.
+    `consts`: the initializers already converted by constants(model) (read, never changed),
+    so that repeated runs do not convert the weights each time."""
     if model["opsets"].get("ai.onnx") not in (13, 14, 15, 16, 17):
         raise NotImplementedError("opset %s" % model["opsets"])
-    env = {name: to_torch(t) for name, t in model["tensors"].items()}
+    env = dict(consts) if consts is not None else constants(model)
     env[model["inputs"][0]["name"]] = x
     kept = {}
     for node in model["nodes"]:

@@ -17,7 +17,12 @@
  * usual 32 px patches at stride 16 (169 windows), 128 px gives 20 px at stride 9.
  *
  * Cost: one forward pass per window plus one for the original, in batches of req->max_batch;
- * no backward pass. At most XAI_OCC_MAX_WINDOWS windows.
+ * no backward pass. At most XAI_OCC_MAX_WINDOWS windows. With incremental = true (the default)
+ * the windows run through incremental inference (core/incremental.h): each layer is recomputed
+ * only inside the part a window can change, up to the first layer where that part covers most
+ * of the map; the scores equal the plain passes' up to float rounding. field_threshold < 1
+ * trims those parts further (Nakandala et al. 2019's projective field thresholding): faster,
+ * approximate (see docs/methods.md for its measured error).
  *
  * Caveat: the fill is itself an input the model never saw; a blurred or mean patch can create
  * edges and textures that change the score for reasons unrelated to the hidden content, and the
@@ -27,6 +32,7 @@
 #include <string.h>
 
 #include "_perturb.h"
+#include "incremental.h"
 
 #define XAI_OCC_MAX_WINDOWS 1024
 
@@ -42,11 +48,18 @@ static const struct xai_param_def params[] = {
      "what replaces the window: zero (model-input 0), mean (the input's channel mean) or blur"},
     {"sigma", XAI_PARAM_FLOAT, 0, 0, XAI_BLUR_MAX_SIGMA, NULL,
      "blur fill: Gaussian sigma in model-input pixels; 0 = patch / 4"},
+    {"incremental", XAI_PARAM_BOOL, 1, 0, 1, NULL,
+     "recompute each layer only where a window can change it (same scores up to rounding, "
+     "faster); false runs every occluded image through the whole network"},
+    {"field_threshold", XAI_PARAM_FLOAT, 1, 0.05, 1, NULL,
+     "incremental only: largest side of the recomputed part of a layer, as a fraction of the "
+     "layer's side; below 1 changes beyond it are ignored (approximate, faster)"},
 };
 
 struct occ_plan {
     int c, h, w;
     int patch, stride, ny, nx;
+    double macs_fraction; /* incremental: multiply-adds run / those of the plain passes */
 };
 
 static xai_status make_plan(const struct xai_method_req *req, struct occ_plan *p,
@@ -115,6 +128,55 @@ static xai_status score_all(const struct xai_method_req *req, const struct occ_p
     return st;
 }
 
+/* The same scores by incremental inference: only what each window changes is recomputed. */
+static xai_status score_incremental(const struct xai_method_req *req, struct occ_plan *p,
+                                    const float *fill, float *scores, struct xai_err *err)
+{
+    int nw = p->ny * p->nx, cap = req->max_batch > 0 ? req->max_batch : 1;
+    if (req->mm->model->fixed_batch) cap = (int)req->mm->model->fixed_batch;
+    cap = cap < nw ? cap : nw;
+    int64_t box = (int64_t)p->c * p->patch * p->patch, hw = (int64_t)p->h * p->w;
+    int *pos = malloc(sizeof(int) * (size_t)(p->ny + p->nx + 2 * cap));
+    float *patches = malloc(sizeof(float) * (size_t)(cap * box));
+    if (!pos || !patches) {
+        free(pos);
+        free(patches);
+        return xai_fail(err, XAI_NO_MEMORY, "out of memory for the occluded inputs");
+    }
+    int *ys = pos, *xs = pos + p->ny, *iy = xs + p->nx, *ix = iy + cap;
+    for (int j = 0; j < p->ny; j++) ys[j] = j * p->stride;
+    for (int j = 0; j < p->nx; j++) xs[j] = j * p->stride;
+    struct xai_incr_grid g = {p->patch, p->patch, p->ny, p->nx, ys, xs};
+    struct xai_incr_opts o = {0, req->params->v[5]};
+    xai_incr *inc = NULL;
+    xai_status st = xai_incr_new(req->s, req->input, req->mm->output, &g, &o, cap, &inc, err);
+    const struct xai_tensor *y = st ? NULL : xai_incr_clean(inc);
+    if (!st && (!y || y->shape.ndim != 2))
+        st = xai_fail(err, XAI_INTERNAL, "the model output is not [N, classes]");
+    if (!st) scores[0] = y->data[req->target];
+    for (int i = 0; i < nw && !st; i += cap) {
+        int b = nw - i < cap ? nw - i : cap;
+        for (int j = 0; j < b; j++) {
+            iy[j] = (i + j) / p->nx, ix[j] = (i + j) % p->nx;
+            for (int ch = 0; ch < p->c; ch++)
+                for (int r = 0; r < p->patch; r++)
+                    memcpy(patches + j * box + ((int64_t)ch * p->patch + r) * p->patch,
+                           fill + ch * hw + (int64_t)(ys[iy[j]] + r) * p->w + xs[ix[j]],
+                           sizeof(float) * (size_t)p->patch);
+        }
+        st = xai_incr_run(inc, b, iy, ix, patches, &y, err);
+        for (int j = 0; !st && j < b; j++)
+            scores[1 + i + j] = y->data[j * y->shape.d[1] + req->target];
+    }
+    double done = 0, whole = 0;
+    if (inc) xai_incr_macs(inc, &done, &whole);
+    p->macs_fraction = whole > 0 ? done / whole : 1.0;
+    xai_incr_free(inc);
+    free(pos);
+    free(patches);
+    return st;
+}
+
 /* map = (sum of S(x) - S(occluded) over the windows covering each pixel) / their number. */
 static void accumulate(const struct occ_plan *p, const float *scores, float *map, int *count)
 {
@@ -145,7 +207,10 @@ static xai_status run(const struct xai_method_req *req, struct xai_method_result
     int *count = calloc((size_t)p.h * (size_t)p.w, sizeof(int));
     if (!fimg || !scores || !count) st = xai_fail(err, XAI_NO_MEMORY, "out of memory");
     if (!st) st = xai_m_fill(req->input->data, p.c, p.h, p.w, fill, sigma, NULL, 0, fimg, err);
-    if (!st) st = score_all(req, &p, fimg, scores, err);
+    if (!st && req->params->v[4])
+        st = score_incremental(req, &p, fimg, scores, err);
+    else if (!st)
+        st = score_all(req, &p, fimg, scores, err);
     if (!st) st = xai_m_result_init(req, true, out, err);
     if (!st) {
         accumulate(&p, scores, out->map, count);
@@ -153,6 +218,7 @@ static xai_status run(const struct xai_method_req *req, struct xai_method_result
         xai_method_metric(out, "patch", p.patch);
         xai_method_metric(out, "stride", p.stride);
         xai_method_metric(out, "target_logit", scores[0]);
+        if (req->params->v[4]) xai_method_metric(out, "macs_fraction", p.macs_fraction);
     }
     free(fimg);
     free(scores);
@@ -166,7 +232,7 @@ const struct xai_method_def xai_method_occlusion = {
     .caveat = "The fill is itself an input the model never saw, and the map is only as sharp as "
               "the patch.",
     .params = params,
-    .n_params = 4,
+    .n_params = 6,
     .signed_map = true,
     .run = run,
 };

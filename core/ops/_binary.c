@@ -106,6 +106,19 @@ static void grad_piece(void *ctx, int64_t lo, int64_t hi)
             c->sb, r->gin[c->which]->data + lo, hi - lo);
 }
 
+bool xai_binary_pointwise(const void *p, const struct xai_shape *in, int n_in,
+                          const struct xai_shape *out)
+{
+    if (out->ndim != 4) return false;
+    for (int i = 0; i < n_in; i++) {
+        int r = in[i].ndim;
+        int64_t h = r >= 2 ? in[i].d[r - 2] : 1, w = r >= 1 ? in[i].d[r - 1] : 1;
+        bool spans = r == 4 && h == out->d[2] && w == out->d[3];
+        if (!spans && (h != 1 || w != 1)) return false;
+    }
+    return true;
+}
+
 void xai_binary_forward(const struct xai_op_run *r, const struct xai_binary_rows *k)
 {
     const struct xai_tensor *a = r->in[0], *b = r->in[1], *y = r->out[0];

@@ -35,6 +35,9 @@ xai_status xai_binary_init(const struct xai_node_def *nd, void **params, struct 
 /* Output shape: the broadcast of the two input shapes. */
 xai_status xai_binary_infer(const void *p, const struct xai_shape *in, int n_in,
                             struct xai_shape *out, int n_out, int64_t batch, struct xai_err *err);
+/* pointwise: each input has the output's h and w (4-D), or size 1 along both (broadcast). */
+bool xai_binary_pointwise(const void *p, const struct xai_shape *in, int n_in,
+                          const struct xai_shape *out);
 void xai_binary_forward(const struct xai_op_run *r, const struct xai_binary_rows *k);
 void xai_binary_backward(const struct xai_op_run *r, const struct xai_binary_rows *k);
 

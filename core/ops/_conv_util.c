@@ -198,6 +198,21 @@ struct xai_shape xai_conv_shape(const struct xai_conv_attrs *a, int64_t n, int64
     return xai_shape_make(a->nsp + 2, d);
 }
 
+bool xai_conv_crop_window(const struct xai_conv_attrs *a, const struct xai_shape *x,
+                          struct xai_op_window *w, struct xai_conv_attrs *unpadded)
+{
+    if (a->nsp != 2 || x->ndim != 4) return false;
+    for (int i = 0; i < 2; i++) {
+        w->k[i] = a->k[i], w->s[i] = a->s[i], w->d[i] = a->d[i];
+        if (axis_out(a, i, x->d[2 + i], &w->pb[i]) < 1) return false;
+    }
+    w->pad = 0.f;
+    *unpadded = *a;
+    unpadded->auto_pad = XAI_AUTOPAD_NOTSET;
+    for (int i = 0; i < 2; i++) unpadded->pb[i] = unpadded->pe[i] = 0;
+    return true;
+}
+
 bool xai_win_is_pointwise(const struct xai_win *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 &&

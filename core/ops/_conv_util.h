@@ -50,6 +50,10 @@ xai_status xai_conv_window(const char *op, const struct xai_conv_attrs *a, int64
 /* [n, c, (h,) w] */
 struct xai_shape xai_conv_shape(const struct xai_conv_attrs *a, int64_t n, int64_t c, int64_t h,
                                 int64_t w);
+/* For xai_op_def.window: the window of a 2-D convolution on input x (false for 1-D nodes or
+ * when the kernel does not fit), and in *unpadded the same attributes without padding. */
+bool xai_conv_crop_window(const struct xai_conv_attrs *a, const struct xai_shape *x,
+                          struct xai_op_window *w, struct xai_conv_attrs *unpadded);
 /* Kernel 1x1, stride 1, no padding: the column matrix is the image itself. */
 bool xai_win_is_pointwise(const struct xai_win *g);
 

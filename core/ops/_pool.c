@@ -163,6 +163,22 @@ xai_status xai_pool_infer(const char *op, const struct xai_pool_attrs *a,
     return XAI_OK;
 }
 
+bool xai_pool_crop_window(const struct xai_pool_attrs *a, const struct xai_shape *in,
+                          struct xai_op_window *w, struct xai_pool_attrs *unpadded)
+{
+    struct xai_pool_geom g;
+    struct xai_err err;
+    if (a->nsp != 2 || xai_pool_geom("pool", a, in, &g, &err)) return false;
+    for (int i = 0; i < 2; i++) {
+        w->k[i] = g.k[1 + i], w->s[i] = g.s[1 + i], w->d[i] = g.d[1 + i], w->pb[i] = g.pb[1 + i];
+    }
+    *unpadded = *a;
+    unpadded->auto_pad = XAI_PAD_NOTSET;
+    unpadded->ceil_mode = 0;
+    for (int i = 0; i < 2; i++) unpadded->pb[i] = unpadded->pe[i] = 0;
+    return true;
+}
+
 static void window(const struct xai_pool_geom *g, int t, int64_t o, struct xai_pool_win *w)
 {
     int64_t k = g->k[t], d = g->d[t], in = g->in[t];

@@ -56,6 +56,12 @@ xai_status xai_pool_geom(const char *op, const struct xai_pool_attrs *a, const s
 xai_status xai_pool_infer(const char *op, const struct xai_pool_attrs *a,
                           const struct xai_shape *in, struct xai_shape *out, struct xai_err *err);
 
+/* For xai_op_def.window: the window of a 2-D pool for input shape in (false for other ranks or
+ * when the kernel does not fit; pad is left to the op), and in *unpadded the same attributes
+ * without padding or ceil_mode. */
+bool xai_pool_crop_window(const struct xai_pool_attrs *a, const struct xai_shape *in,
+                          struct xai_op_window *w, struct xai_pool_attrs *unpadded);
+
 /* Calls fn for every plane and every output position (o is the plane-local output index,
  * w the three windows). */
 typedef void (*xai_pool_fn)(void *ctx, int64_t plane, int64_t o, const struct xai_pool_win *w);

@@ -10,6 +10,10 @@ xai_status xai_op_init_none(const struct xai_node_def *nd, void **params, struct
 /* infer for ops whose single output has the shape of input 0. */
 xai_status xai_op_infer_same(const void *p, const struct xai_shape *in, int n_in,
                              struct xai_shape *out, int n_out, int64_t batch, struct xai_err *err);
+/* pointwise for ops whose output (y, x) reads input 0 at (y, x) and any other input whole
+ * (element-wise unary ops, BatchNormalization). */
+bool xai_op_pointwise_yes(const void *p, const struct xai_shape *in, int n_in,
+                          const struct xai_shape *out);
 
 /* Elements per item of the parallel loops of memory-bound ops (xai_par_range). */
 #define XAI_PAR_ELEMS 16384

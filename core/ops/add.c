@@ -41,4 +41,5 @@ const struct xai_op_def xai_op_add = {
     .infer = xai_binary_infer,
     .forward = forward,
     .backward = backward,
+    .pointwise = xai_binary_pointwise,
 };

@@ -163,6 +163,25 @@ static void backward(const struct xai_op_run *r)
     if (r->gout[0] && r->gin[0]) run(r, true);
 }
 
+/* Incremental inference: crops padded with zeros, which count where the pads count; an
+ * average that excludes padding, or the partial last windows of ceil_mode, cannot run so. */
+static bool crop_window(const void *pp, const struct xai_shape *in, struct xai_op_window *w,
+                        void **unpadded)
+{
+    const struct params *p = pp;
+    bool pads = false;
+    for (int i = 0; i < p->a.nsp; i++) pads |= p->a.pb[i] || p->a.pe[i];
+    if (p->a.ceil_mode || (pads && !p->include_pad) ||
+        (p->a.auto_pad != XAI_PAD_NOTSET && p->a.auto_pad != XAI_PAD_VALID && !p->include_pad))
+        return false;
+    struct params q = *p, *out;
+    if (!xai_pool_crop_window(&p->a, in, w, &q.a) || !(out = malloc(sizeof *out))) return false;
+    *out = q;
+    w->pad = 0.f;
+    *unpadded = out;
+    return true;
+}
+
 const struct xai_op_def xai_op_average_pool = {
     .name = "AveragePool",
     .opset_min = 1,
@@ -173,4 +192,5 @@ const struct xai_op_def xai_op_average_pool = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
+    .window = crop_window,
 };

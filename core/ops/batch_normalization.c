@@ -184,4 +184,5 @@ const struct xai_op_def xai_op_batch_normalization = {
     .forward = forward,
     .backward = backward,
     .macs = macs,
+    .pointwise = xai_op_pointwise_yes,
 };

@@ -131,6 +131,14 @@ static void backward(const struct xai_op_run *r)
     xai_par_for(r->par, outer * r->n_in, bwd_item, &c);
 }
 
+/* Incremental inference: 4-D inputs joined on channels, each cropped alike. */
+static bool pointwise(const void *pp, const struct xai_shape *in, int n_in,
+                      const struct xai_shape *out)
+{
+    const struct params *p = pp;
+    return p->axis == 1 && out->ndim == 4;
+}
+
 const struct xai_op_def xai_op_concat = {
     .name = "Concat",
     .opset_min = 1,
@@ -141,4 +149,5 @@ const struct xai_op_def xai_op_concat = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
+    .pointwise = pointwise,
 };

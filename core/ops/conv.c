@@ -289,6 +289,18 @@ static void backward(const struct xai_op_run *r)
         xai_conv_gemm_backward(&j, r->gout[0]->data, r->gin[0]->data);
 }
 
+/* Incremental inference: the same convolution on explicitly zero-padded crops. */
+static bool crop_window(const void *pp, const struct xai_shape *in, struct xai_op_window *w,
+                        void **unpadded)
+{
+    const struct conv_p *p = pp;
+    struct conv_p q = *p, *out;
+    if (!xai_conv_crop_window(&p->a, in, w, &q.a) || !(out = malloc(sizeof *out))) return false;
+    *out = q;
+    *unpadded = out;
+    return true;
+}
+
 const struct xai_op_def xai_op_conv = {
     .name = "Conv",
     .opset_min = 1,
@@ -304,4 +316,5 @@ const struct xai_op_def xai_op_conv = {
     .forward = forward,
     .backward = backward,
     .macs = macs,
+    .window = crop_window,
 };

@@ -31,4 +31,5 @@ const struct xai_op_def xai_op_exp = {
     .infer = xai_op_infer_same,
     .forward = forward,
     .backward = backward,
+    .pointwise = xai_op_pointwise_yes,
 };

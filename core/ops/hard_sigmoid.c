@@ -58,4 +58,5 @@ const struct xai_op_def xai_op_hard_sigmoid = {
     .infer = xai_op_infer_same,
     .forward = forward,
     .backward = backward,
+    .pointwise = xai_op_pointwise_yes,
 };

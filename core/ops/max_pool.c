@@ -1,6 +1,7 @@
 /* max_pool.c - MaxPool: the maximum over each (dilated) window; padding never wins.
  * Backward routes each output's gradient to the first maximum of its window (row-major scan
  * order), like PyTorch. The Indices output is not supported. Geometry: _pool.h. */
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -222,6 +223,18 @@ static void backward(const struct xai_op_run *r)
     if (r->gout[0] && r->gin[0]) run(r, true);
 }
 
+/* Incremental inference: crops padded with -inf, which never wins, as padding here. */
+static bool crop_window(const void *p, const struct xai_shape *in, struct xai_op_window *w,
+                        void **unpadded)
+{
+    struct xai_pool_attrs q, *out;
+    if (!xai_pool_crop_window(p, in, w, &q) || !(out = malloc(sizeof *out))) return false;
+    *out = q;
+    w->pad = -INFINITY;
+    *unpadded = out;
+    return true;
+}
+
 const struct xai_op_def xai_op_max_pool = {
     .name = "MaxPool",
     .opset_min = 1,
@@ -232,4 +245,5 @@ const struct xai_op_def xai_op_max_pool = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
+    .window = crop_window,
 };

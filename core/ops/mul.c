@@ -40,4 +40,5 @@ const struct xai_op_def xai_op_mul = {
     .infer = xai_binary_infer,
     .forward = forward,
     .backward = backward,
+    .pointwise = xai_binary_pointwise,
 };

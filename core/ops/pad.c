@@ -167,6 +167,28 @@ static void backward(const struct xai_op_run *r)
     if (r->gout[0] && r->gin[0]) walk(r, true);
 }
 
+/* Incremental inference: constant padding of the last two axes is a 1 x 1 window whose pads
+ * the crop carries (with the pad value); the unpadded op copies the crop. */
+static bool crop_window(const void *pp, const struct xai_shape *in, struct xai_op_window *w,
+                        void **unpadded)
+{
+    const struct params *p = pp;
+    if (p->mode != PAD_CONSTANT || p->rank != 4 || in->ndim != 4 || p->pb[0] || p->pe[0] ||
+        p->pb[1] || p->pe[1])
+        return false;
+    struct params *q = malloc(sizeof *q);
+    if (!q) return false;
+    *q = *p;
+    for (int i = 0; i < 2; i++) {
+        w->k[i] = w->s[i] = w->d[i] = 1;
+        w->pb[i] = p->pb[2 + i];
+        q->pb[2 + i] = q->pe[2 + i] = 0;
+    }
+    w->pad = p->value;
+    *unpadded = q;
+    return true;
+}
+
 const struct xai_op_def xai_op_pad = {
     .name = "Pad",
     .opset_min = 2,
@@ -177,4 +199,5 @@ const struct xai_op_def xai_op_pad = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
+    .window = crop_window,
 };

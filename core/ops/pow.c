@@ -69,4 +69,5 @@ const struct xai_op_def xai_op_pow = {
     .infer = infer,
     .forward = forward,
     .backward = backward,
+    .pointwise = xai_op_pointwise_yes,
 };

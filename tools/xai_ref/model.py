@@ -15,11 +15,13 @@ class OnnxModel:
         self.graph = onnx_summary.load(path, with_data=True)
         self.input_name = self.graph["inputs"][0]["name"]
         self.output_name = self.graph["outputs"][0]["name"]
+        self.consts = onnx_torch_eval.constants(self.graph)
 
     def __call__(self, x, keep=(), ops=None):
         """Logits for x ([N,C,H,W]); with keep, also a dict of the named intermediate values.
         ops replaces op implementations, e.g. {"Relu": guided_relu}."""
-        outs, kept = onnx_torch_eval.run(self.graph, x, keep=list(keep) or None, ops=ops)
+        outs, kept = onnx_torch_eval.run(self.graph, x, keep=list(keep) or None, ops=ops,
+                                         consts=self.consts)
         return (outs[0], kept) if keep else outs[0]
 
     def initializer(self, name):
