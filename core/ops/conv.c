@@ -10,6 +10,7 @@
  * session's threads by shape only. A following Relu can be fused (op.h).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "_conv_paths.h"
 #include "_conv_util.h"
@@ -22,7 +23,8 @@ struct conv_p {
     struct xai_conv_attrs a;
     int64_t m, cg; /* output channels; input channels per group */
     bool bias;
-    float *u; /* Winograd weights, group after group (see use_winograd); NULL: not used */
+    bool wino; /* Winograd allowed (XAI_WINOGRAD=1 at load; see use_winograd) */
+    float *u;  /* Winograd weights, group after group (see use_winograd); NULL: not used */
 };
 
 static void free_params(void *pp)
@@ -51,7 +53,11 @@ static bool is_depthwise(const struct conv_p *p)
  * from the input's shape at batch 1); on smaller maps with many channels the gemms get too
  * narrow at batch 1, and the transformed weights (4x the weights) too big for what they save.
  * Those run Winograd with weights transformed per call (streamed) once the batch brings
- * WINO_STREAM_TILES tiles, im2col otherwise. */
+ * WINO_STREAM_TILES tiles, im2col otherwise.
+ * Off unless XAI_WINOGRAD=1 is set when the model loads: F(4x4, 3x3) is accurate to about 1e-5
+ * of the largest output instead of 1e-7, which can flip a Relu whose input is within that of
+ * zero; integrated gradients from a constant baseline then differ from PyTorch's by more than
+ * the reference tests' 1e-3 (docs/performance.md). */
 #define WINO_TILES 16
 #define WINO_STREAM_TILES 32
 
@@ -63,7 +69,8 @@ static int64_t wino_tiles(const struct xai_win *g)
 static bool use_winograd(const struct conv_p *p, const struct xai_shape *x)
 {
     struct xai_win g;
-    if (is_depthwise(p) || p->a.nsp != 2 || window(p, x, &g, NULL) || !xai_wino_fits(&g))
+    if (!p->wino || is_depthwise(p) || p->a.nsp != 2 || window(p, x, &g, NULL) ||
+        !xai_wino_fits(&g))
         return false;
     return wino_tiles(&g) >= WINO_TILES;
 }
@@ -71,7 +78,7 @@ static bool use_winograd(const struct conv_p *p, const struct xai_shape *x)
 /* Winograd at this batch size: kept weights, or streamed ones. */
 static bool use_streamed(const struct conv_p *p, const struct xai_win *g, int64_t n)
 {
-    return !p->u && !is_depthwise(p) && p->a.nsp == 2 && xai_wino_fits(g) &&
+    return p->wino && !p->u && !is_depthwise(p) && p->a.nsp == 2 && xai_wino_fits(g) &&
            n * wino_tiles(g) >= WINO_STREAM_TILES;
 }
 
@@ -89,6 +96,8 @@ static xai_status init(const struct xai_node_def *nd, void **params, struct xai_
                         "node '%s' (Conv): %lld output channels do not split into %lld groups",
                         nd->name, (long long)p.m, (long long)p.a.group);
     if ((st = xai_conv_bias(nd, 2, p.m, &p.bias, err))) return st;
+    const char *wino = getenv("XAI_WINOGRAD");
+    p.wino = wino && !strcmp(wino, "1");
     if (use_winograd(&p, &nd->in_shape[0])) {
         int64_t mg = p.m / p.a.group, per = 36 * mg * p.cg;
         if (!(p.u = malloc(sizeof(float) * (size_t)(per * p.a.group))))
