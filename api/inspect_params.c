@@ -10,6 +10,7 @@
 #include "base64.h"
 #include "inspect_internal.h"
 #include "params.h"
+#include "request.h"
 
 static const char *const cmaps[] = {"viridis", "gray", "jet", "inferno", "turbo", NULL};
 static const char *const projections[] = {"tsne", "pca", NULL};
@@ -140,7 +141,7 @@ static bool takes(const struct api_view_def *v, const char *name)
     return false;
 }
 
-static xai_status unknown(const struct api_view_def *v, struct xai_err *err)
+static xai_status unknown(const struct api_view_def *v, const char *name, struct xai_err *err)
 {
     char names[400] = "";
     size_t off = 0;
@@ -149,8 +150,8 @@ static xai_status unknown(const struct api_view_def *v, struct xai_err *err)
             (size_t)snprintf(names + off, sizeof names - off, "%s%s", k ? ", " : "", v->named[k]);
     for (int i = 0; i < v->n_params && off < sizeof names; i++)
         off += (size_t)snprintf(names + off, sizeof names - off, ", %s", v->params[i].name);
-    return xai_fail(err, XAI_INVALID_ARGUMENT, "%s takes no such parameter; it takes: %s", v->name,
-                    names);
+    return xai_fail(err, XAI_INVALID_ARGUMENT, "unknown parameter '%s'; %s takes: %s",
+                    api_arg_shown(name), v->name, names);
 }
 
 #define MAX_LABEL_TEXT (1 << 20)
@@ -177,11 +178,11 @@ static xai_status set_labels_text(const struct api_model *m, struct api_view_opt
         if (len >= sizeof item) return xai_fail(err, XAI_INVALID_ARGUMENT, "a label is too long");
         memcpy(item, p, len);
         item[len] = 0;
-        xai_status st = api_target_parse(m, item, &o->labels[o->n_labels], err);
-        if (st)
+        if (api_target_parse(m, item, &o->labels[o->n_labels], err))
             return xai_fail(err, XAI_NOT_FOUND,
-                            "parameter 'labels': entry %d is not a class of the model (%s)",
-                            o->n_labels, err->msg);
+                            "parameter 'labels': entry %d is not a class index or label of model "
+                            "'%s' (its info lists the labels)",
+                            o->n_labels, m->name);
         o->n_labels++;
         if (!comma) return XAI_OK;
         p = comma + 1;
@@ -241,7 +242,7 @@ xai_status api_view_set_text(const struct api_model *m, struct api_view_opts *o,
 {
     if (takes(o->view, name)) return set_named_text(m, o, name, text, err);
     int i = param_index(o->view, name);
-    if (i < 0) return unknown(o->view, err);
+    if (i < 0) return unknown(o->view, name, err);
     return api_param_def_set_text(&o->view->params[i], text, &o->params.v[i], err);
 }
 
@@ -263,7 +264,7 @@ xai_status api_view_set_json(const struct api_model *m, struct api_view_opts *o,
         return set_named_text(m, o, name, json_string_value(val), err);
     }
     int i = param_index(o->view, name);
-    if (i < 0) return unknown(o->view, err);
+    if (i < 0) return unknown(o->view, name, err);
     return api_param_def_set_json(&o->view->params[i], val, &o->params.v[i], err);
 }
 

@@ -25,8 +25,7 @@ double api_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The name itself when it is safe to echo in a message, else a description. */
-static const char *shown(const char *name)
+const char *api_arg_shown(const char *name)
 {
     size_t n = strlen(name);
     if (n == 0 || n > 64 ||
@@ -45,7 +44,7 @@ static xai_status add(struct api_args *a, const char *name, const char *text, co
     for (int i = 0; i < a->n; i++)
         if (!strcmp(a->a[i].name, name))
             return xai_fail(err, XAI_INVALID_ARGUMENT, "parameter '%s' is given more than once",
-                            shown(name));
+                            api_arg_shown(name));
     if (a->n >= API_MAX_ARGS)
         return xai_fail(err, XAI_INVALID_ARGUMENT, "too many parameters (at most %d)",
                         API_MAX_ARGS);
@@ -302,7 +301,7 @@ static xai_status unknown(const struct xai_method_def *md, const char *name, str
     return xai_fail(err, XAI_INVALID_ARGUMENT,
                     "unknown parameter '%s'; allowed: method, target, layer, outputs, colormap, "
                     "opacity, evaluate, seed, and method '%s' takes: %s",
-                    shown(name), md->name, own);
+                    api_arg_shown(name), md->name, own);
 }
 
 static xai_status set_method(const struct api_args *a, struct api_explain_opts *o,
@@ -346,7 +345,7 @@ xai_status api_predict_args_check(const struct api_args *a, struct xai_err *err)
     if (a->n == 0) return XAI_OK;
     return xai_fail(err, XAI_INVALID_ARGUMENT,
                     "unknown parameter '%s'; predict takes no parameters (explain does)",
-                    shown(a->a[0].name));
+                    api_arg_shown(a->a[0].name));
 }
 
 /* ---- running ---- */

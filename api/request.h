@@ -38,6 +38,10 @@ struct api_args {
     struct api_arg a[API_MAX_ARGS];
 };
 
+/* A parameter's name as a message may show it: the name itself when it is 1 to 64 characters
+ * of A-Z a-z 0-9 _ . -, else a description (a request's text is never echoed otherwise). */
+const char *api_arg_shown(const char *name);
+
 /* Append one parameter. INVALID_ARGUMENT for a name given twice or too many parameters. */
 xai_status api_args_add_text(struct api_args *a, const char *name, const char *text,
                              struct xai_err *err);

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""openapi_methods.py - keeps openapi.yaml's method table equal to the server's (`xaid methods`).
+"""openapi_methods.py - keeps openapi.yaml's method and view tables equal to the server's
+(`xaid methods`, `xaid views`).
 
 usage: tools/openapi_methods.py --xaid build/xaid [--spec openapi.yaml] (--check | --write)
 
 The method table lives in the C code (core/methods/, printed by `xaid methods --json`, served
-by GET /v1/methods). openapi.yaml carries it in four generated blocks, each between a
-"# >>> generated NAME" and a "# <<< generated NAME" comment line:
+by GET /v1/methods), and so do the inspection views' parameter tables (api/inspect_params.c,
+`xaid views --json`, GET /v1/views). openapi.yaml carries them in generated blocks, each
+between a "# >>> generated NAME" and a "# <<< generated NAME" comment line:
 
   schemas        MethodName (the enum of method names), Params_<method> (each method's
                  parameters: type, range or choices, default; what an answer's
@@ -15,11 +17,16 @@ by GET /v1/methods). openapi.yaml carries it in four generated blocks, each betw
   parameters     mp_<name>: the query parameter of every method parameter name, its range the
                  union over the methods that take it;
   explain-query  the explain operation's references to those query parameters;
-  report-query   the same references in the report operation (it takes explain's parameters).
+  report-query   the same references in the report operation (it takes explain's parameters);
+  view-schemas   ViewName (the enum of view names), ViewParams_<view> (the view's table with
+                 every value: what an answer's params holds), ViewArgs_<view> (the table's
+                 parameters as a request may send them, values also as strings);
+  view-parameters  vq_<view>_<name>: the query parameter of every parameter of every view;
+  <view>-query   each view operation's references to its query parameters.
 
---check compares the parsed spec with what the table gives (as data, so formatting is free) and
-also validates `xaid methods --json` against the spec's Method schema; it exits 1 naming every
-difference. --write rewrites the blocks in place.
+--check compares the parsed spec with what the tables give (as data, so formatting is free) and
+also validates `xaid methods --json` and `xaid views --json` against the spec's MethodList and
+ViewList schemas; it exits 1 naming every difference. --write rewrites the blocks in place.
 """
 import argparse
 import json
@@ -28,11 +35,15 @@ import sys
 
 import yaml
 
-BLOCKS = ("schemas", "parameters", "explain-query", "report-query")
+VIEWS = ("filters", "features", "maximize", "embed")
+VIEW_PATHS = {v: "/v1/models/{model}/" + v for v in VIEWS}
+VIEW_VERBS = {"filters": "get", "features": "post", "maximize": "post", "embed": "post"}
+BLOCKS = ("schemas", "parameters", "explain-query", "report-query", "view-schemas",
+          "view-parameters") + tuple(v + "-query" for v in VIEWS)
 
 
-def load_methods(xaid):
-    out = subprocess.run([xaid, "methods", "--json"], check=True, capture_output=True, text=True)
+def load_table(xaid, what):
+    out = subprocess.run([xaid, what, "--json"], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
@@ -123,11 +134,51 @@ def generate(methods):
             "report-query": list(query)}
 
 
-def query_refs(spec, path):
-    """The method-parameter references of the POST operation at path."""
-    op = spec["paths"][path]["post"]
+def generate_views(views):
+    """The view blocks as data."""
+    schemas = {"ViewName": {"type": "string", "enum": [v["name"] for v in views]}}
+    for v in views:
+        schemas["ViewParams_" + v["name"]] = {
+            "description": f"every parameter of the {v['name']} view with its value",
+            "type": "object",
+            "required": [p["name"] for p in v["parameters"]],
+            "properties": {p["name"]: param_schema(p) for p in v["parameters"]},
+            "additionalProperties": False,
+        }
+    for v in views:
+        props = {}
+        for p in v["parameters"]:
+            s = param_schema(p)
+            del s["default"]
+            if s["type"] != "string":
+                s["type"] = [s["type"], "string"]
+            props[p["name"]] = s
+        schemas["ViewArgs_" + v["name"]] = {
+            "description": f"the {v['name']} view's parameters (values may also be strings); "
+                           "see GET /v1/views",
+            "type": "object",
+            "properties": props,
+        }
+    parameters = {}
+    for v in views:
+        for p in v["parameters"]:
+            s = param_schema(p)
+            desc = s.pop("description")
+            parameters[f"vq_{v['name']}_{p['name']}"] = {
+                "name": p["name"], "in": "query", "description": desc, "schema": s}
+    out = {"view-schemas": schemas, "view-parameters": parameters}
+    for v in views:
+        out[v["name"] + "-query"] = [
+            {"$ref": f"#/components/parameters/vq_{v['name']}_{p['name']}"}
+            for p in v["parameters"]]
+    return out
+
+
+def query_refs(spec, path, prefix="mp_", verb="post"):
+    """The generated query parameters' references of an operation."""
+    op = spec["paths"].get(path, {}).get(verb, {"parameters": []})
     return [p for p in op["parameters"]
-            if p.get("$ref", "").startswith("#/components/parameters/mp_")]
+            if p.get("$ref", "").startswith("#/components/parameters/" + prefix)]
 
 
 def spec_blocks(spec):
@@ -139,12 +190,19 @@ def spec_blocks(spec):
         if k.startswith("Params_")
         or k in ("MethodName", "MethodParameterValues", "ExplanationParamsByMethod")
     ]
-    return {
+    view_keys = [k for k in comp["schemas"]
+                 if k.startswith(("ViewParams_", "ViewArgs_")) or k == "ViewName"]
+    blocks = {
         "schemas": {k: comp["schemas"][k] for k in gen_schema_keys},
         "parameters": {k: v for k, v in comp["parameters"].items() if k.startswith("mp_")},
         "explain-query": query_refs(spec, "/v1/models/{model}/explain"),
         "report-query": query_refs(spec, "/v1/models/{model}/report"),
+        "view-schemas": {k: comp["schemas"][k] for k in view_keys},
+        "view-parameters": {k: v for k, v in comp["parameters"].items() if k.startswith("vq_")},
     }
+    for v in VIEWS:
+        blocks[v + "-query"] = query_refs(spec, VIEW_PATHS[v], "vq_", VIEW_VERBS[v])
+    return blocks
 
 
 def diff(path, want, have, out):
@@ -164,31 +222,40 @@ def diff(path, want, have, out):
         out.append(f"{path}: openapi.yaml has {have!r}, the method table {want!r}")
 
 
-def check_method_schema(spec, methods, out):
-    """`xaid methods --json` must itself be a valid MethodList's methods."""
+def check_table_schema(spec, schema, key, table, out):
+    """`xaid methods|views --json` must itself be a valid MethodList's or ViewList's list."""
     import jsonschema
 
     v = jsonschema.Draft202012Validator(
-        {"$ref": "#/components/schemas/MethodList"},
+        {"$ref": "#/components/schemas/" + schema},
         resolver=jsonschema.RefResolver("", spec),
     )
-    for e in v.iter_errors({"methods": methods}):
-        out.append(f"xaid methods --json against MethodList: {e.json_path}: {e.message}")
+    for e in v.iter_errors({key: table}):
+        out.append(f"xaid {key} --json against {schema}: {e.json_path}: {e.message}")
 
 
-def check(spec_path, methods):
+def generate_all(methods, views):
+    gen = generate(methods)
+    gen.update(generate_views(views))
+    return gen
+
+
+def check(spec_path, methods, views):
     with open(spec_path) as f:
         spec = yaml.safe_load(f)
-    want, have, out = generate(methods), spec_blocks(spec), []
+    want, have, out = generate_all(methods, views), spec_blocks(spec), []
     for b in BLOCKS:
         diff(b, want[b], have[b], out)
-    check_method_schema(spec, methods, out)
+    check_table_schema(spec, "MethodList", "methods", methods, out)
+    check_table_schema(spec, "ViewList", "views", views, out)
     for line in out:
         print("openapi_methods:", line)
     names = [m["name"] for m in methods]
     nparams = sum(len(m["parameters"]) for m in methods)
+    nview = sum(len(v["parameters"]) for v in views)
     print(f"openapi_methods: {len(names)} methods, {nparams} parameters, "
-          f"{len(want['parameters'])} parameter names: {'MISMATCH' if out else 'agree'}")
+          f"{len(want['parameters'])} parameter names; {len(views)} views, {nview} parameters: "
+          f"{'MISMATCH' if out else 'agree'}")
     return 1 if out else 0
 
 
@@ -198,8 +265,8 @@ def dump_block(data, indent):
     return "".join(pad + line + "\n" for line in text.splitlines())
 
 
-def write(spec_path, methods):
-    gen = generate(methods)
+def write(spec_path, methods, views):
+    gen = generate_all(methods, views)
     with open(spec_path) as f:
         lines = f.read().splitlines(keepends=True)
     out, i = [], 0
@@ -221,7 +288,7 @@ def write(spec_path, methods):
         i += 1
     with open(spec_path, "w") as f:
         f.write("".join(out))
-    return check(spec_path, methods)
+    return check(spec_path, methods, views)
 
 
 def main():
@@ -232,8 +299,8 @@ def main():
     g.add_argument("--check", action="store_true")
     g.add_argument("--write", action="store_true")
     a = ap.parse_args()
-    methods = load_methods(a.xaid)
-    sys.exit(write(a.spec, methods) if a.write else check(a.spec, methods))
+    methods, views = load_table(a.xaid, "methods"), load_table(a.xaid, "views")
+    sys.exit(write(a.spec, methods, views) if a.write else check(a.spec, methods, views))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,14 @@ import re
 import tempfile
 import unittest
 
-from xaidtest import (MODEL, MODELS, Server, check_map, contract, curl, decode_raw, example,
-                      main, method_table, percentile, request_args)
+from xaidtest import (MODEL, MODELS, Server, check_map, contract, curl, decode_class_map,
+                      decode_raw, example, main, method_table, percentile, request_args)
 
 EXPLAIN = "/v1/models/{model}/explain"
 PREDICT = "/v1/models/{model}/predict"
 OUTPUTS = {"raw", "overlay_png", "heatmap_png", "colorbar_png"}
+AE = "chest-ae"  # the demo autoencoder (method reconstruction)
+ATTENTION = "chest-attention"  # the demo model with an attention gate (method attention)
 ORIGIN = "https://viewer.example.org"
 OTHER_ORIGIN = "https://evil.example.com"
 
@@ -215,10 +217,9 @@ class Encodings(unittest.TestCase):
         self.assertEqual(len(f["deletion"]), len(f["fractions"]))
 
 
-class ColourScale(unittest.TestCase):
-    """display_range and colorbar_png. On an image of the model's own size (128 x 128) the raw
-    map is the model-grid map the server takes its statistics from, so display_range must be
-    exactly [P2, P98] of the raw values (signed maps: [-P98, P98] of their magnitudes)."""
+class ModelSizeImage(unittest.TestCase):
+    """On an image of the model's own size (128 x 128, stretch) the raw map is the model-grid
+    map itself: what the server computes from that grid can be checked exactly."""
 
     @classmethod
     def setUpClass(cls):
@@ -230,6 +231,11 @@ class ColourScale(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.tmp.cleanup()
+
+
+class ColourScale(ModelSizeImage):
+    """display_range and colorbar_png: display_range must be exactly [P2, P98] of the raw
+    values (signed maps: [-P98, P98] of their magnitudes)."""
 
     def test_display_range_is_the_percentiles(self):
         cases = (({"method": "saliency"}, "jet"),
@@ -283,17 +289,63 @@ class ColourScale(unittest.TestCase):
         self.assertNotEqual(bars["jet"], bars["bwr"])
 
 
+class DominantClass(ModelSizeImage):
+    def test_class_map_is_the_argmax_of_the_base_method(self):
+        """dominant_class with base saliency (a map on the input grid) against saliency run
+        for each class: every pixel's class is the argmax (ties: the lower index; -1 where no
+        class is positive) and the map is the largest value."""
+        info = C.check(get("/v1/models/" + MODEL), "/v1/models/{model}", "GET", 200)
+        per_class = []
+        for c in range(len(info["labels"])):
+            body = C.check(post("explain", self.image, {"method": "saliency", "target": c,
+                                                        "outputs": "raw"}), EXPLAIN, "POST",
+                           200)
+            per_class.append(decode_raw(body["explanation"]["raw"]))
+        body = C.check(post("explain", self.image,
+                            {"method": "dominant_class", "base": "saliency",
+                             "outputs": "raw,overlay_png,heatmap_png,colorbar_png"}, "json"),
+                       EXPLAIN, "POST", 200)
+        e = body["explanation"]
+        self.assertEqual(e["params"], {"base": "saliency"})
+        check_map(self, e)  # and check_class_map
+        classes = decode_class_map(e["class_map"])
+        strength = decode_raw(e["raw"])
+        self.assertEqual([x["label"] for x in e["legend"]], info["labels"])
+        for i in range(len(classes)):
+            values = [m[i] for m in per_class]
+            best = max(values)
+            want = values.index(best) if best > 0 else -1
+            self.assertEqual(classes[i], want, "pixel %d: %r" % (i, values))
+            self.assertEqual(strength[i], max(0.0, best), i)
+        counts = {c: classes.count(c) for c in set(classes)}
+        self.assertGreaterEqual(sum(1 for c, n in counts.items() if c >= 0 and n > 100), 2,
+                                "one class almost everywhere: a weak test image %r" % counts)
+
+
 class EveryMethod(unittest.TestCase):
     def test_every_method(self):
-        """Every method of `xaid methods --json` on the demo model, through the raw encoding."""
-        info = C.check(get("/v1/models/" + MODEL), "/v1/models/{model}", "GET", 200)
+        """Every method of `xaid methods --json` through the raw encoding: on the demo model,
+        or the demo autoencoder (reconstruction) or attention model (attention), as they
+        need."""
+        infos = {name: C.check(get("/v1/models/" + name), "/v1/models/{model}", "GET", 200)
+                 for name in (MODEL, AE, ATTENTION)}
         for m in METHODS:
             name = m["name"]
-            with self.subTest(method=name):
+            model = AE if m["needs_reconstruction"] else \
+                ATTENTION if m["needs_attention"] else MODEL
+            info = infos[model]
+            with self.subTest(method=name, model=model):
                 self.assertIn(name, info["methods"])
-                params = dict(QUICK.get(name, {}), method=name, target="nodule")
-                body = C.check(post("explain", example("nodule-4.jpg"), params), EXPLAIN,
-                               "POST", 200)
+                for other, oinfo in infos.items():  # the model info lists the methods that fit
+                    fits = (oinfo["reconstruction"] is not None or
+                            not m["needs_reconstruction"]) and \
+                        (oinfo["attention"] != [] or not m["needs_attention"])
+                    if not fits:
+                        self.assertNotIn(name, oinfo["methods"], other)
+                target = info["labels"][-1] if model == AE else "nodule"
+                params = dict(QUICK.get(name, {}), method=name, target=target)
+                body = C.check(post("explain", example("nodule-4.jpg"), params, model=model),
+                               EXPLAIN, "POST", 200)
                 e = body["explanation"]
                 self.assertEqual(e["method"], name)
                 want = {p["name"]: p["default"] for p in m["parameters"]}
@@ -302,7 +354,9 @@ class EveryMethod(unittest.TestCase):
                 self.assertEqual(e["signed"], m["signed"])
                 self.assertEqual("layer" in e, m["uses_layer"])
                 self.assertEqual(e["colormap"], "bwr" if m["signed"] else "jet")
-                self.assertEqual(body["target"]["label"], "nodule")
+                self.assertEqual(body["target"]["label"], target)
+                self.assertEqual(body["model"]["name"], model)
+                self.assertEqual("class_map" in e, name == "dominant_class")
                 values = check_map(self, e)
                 self.assertEqual(len(values), e["width"] * e["height"])
                 self.assertTrue(any(v != 0 for v in values), "an all-zero map")

@@ -375,6 +375,17 @@ class Auth(unittest.TestCase):
             r = self.get(path, "-H", "Authorization: Bearer not-a-token-of-this-server")
             C.check(r, path, "GET", 200)
 
+    def test_views_need_a_token(self):
+        for path, template in (("/v1/views", "/v1/views"),
+                               ("/v1/models/%s/filters" % MODEL, "/v1/models/{model}/filters")):
+            C.check_error(self.get(path), template, "GET", 401, "unauthorized")
+            C.check_error(self.get(path, "-H", "Authorization: Bearer " + TOKEN_B + "0"),
+                          template, "GET", 403, "forbidden")
+            C.check(self.get(path, "-H", "Authorization: Bearer " + TOKEN_B), template, "GET",
+                    200)
+        r = curl(self.server.url("/v1/models/%s/maximize?steps=1" % MODEL), "-X", "POST")
+        C.check_error(r, "/v1/models/{model}/maximize", "POST", 401, "unauthorized")
+
     def test_report_needs_a_token(self):
         r = post("report", example("nodule-1.png"), {"method": "gradcam"}, server=self.server)
         C.check_error(r, REPORT, "POST", 401, "unauthorized")

@@ -217,6 +217,11 @@ class Deadline(unittest.TestCase):
                      "-H", "Accept: text/html")
             C.check_error(r, REPORT, "POST", 504, "deadline_exceeded")
             self.assertLess(time.monotonic() - t0, 5.0)
+            wait_for(lambda: gauge(srv, "xaid_jobs_in_flight") == 0, 20, "the worker to free")
+            t0 = time.monotonic()  # an inspection view runs under the deadline too
+            r = curl(srv.url("/v1/models/%s/maximize?steps=2000" % MODEL), "-X", "POST")
+            C.check_error(r, "/v1/models/{model}/maximize", "POST", 504, "deadline_exceeded")
+            self.assertLess(time.monotonic() - t0, 5.0)
             # the abandoned job leaves its worker (at once or when the method returns) and a
             # quick job fits in the deadline again
             wait_for(lambda: gauge(srv, "xaid_jobs_in_flight") == 0, 20, "the worker to free")

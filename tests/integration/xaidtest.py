@@ -499,8 +499,36 @@ def check_map(tc, expl):
         tc.assertFalse(outside, "raw values outside range %r: %r" % ([lo, hi], outside[:5]))
     for k in ("overlay_png", "heatmap_png"):
         if k in expl:
-            tc.assertEqual(png_size(expl[k]), (w, h), k)
+            if k == "overlay_png" and "class_map" in expl:  # a legend strip below the image
+                ow, oh = png_size(expl[k])
+                tc.assertGreaterEqual(ow, w)
+                tc.assertGreater(oh, h)
+            else:
+                tc.assertEqual(png_size(expl[k]), (w, h), k)
+    if "class_map" in expl:
+        check_class_map(tc, expl)
     return decode_raw(expl["raw"]) if "raw" in expl else None
+
+
+def decode_class_map(cm):
+    data = base64.b64decode(cm["data"], validate=True)
+    h, w = cm["shape"]
+    if len(data) != 4 * h * w:
+        raise AssertionError("class_map.data holds %d bytes for shape [%d, %d]" % (len(data), h, w))
+    return list(struct.unpack("<%di" % (h * w), data))
+
+
+def check_class_map(tc, expl):
+    """dominant_class: a class (or -1) per pixel, of the image's shape; the legend lists every
+    class once, in index order, each with its own colour."""
+    cm, legend = expl["class_map"], expl["legend"]
+    tc.assertEqual(cm["shape"], [expl["height"], expl["width"]])
+    classes = decode_class_map(cm)
+    tc.assertEqual([e["index"] for e in legend], list(range(len(legend))))
+    tc.assertEqual(len({e["color"] for e in legend}), len(legend))
+    tc.assertTrue(set(classes) <= set(range(-1, len(legend))), set(classes))
+    tc.assertTrue(any(c >= 0 for c in classes), "no pixel has a class")
+    return classes
 
 
 def main():

@@ -76,7 +76,7 @@ static void test_params(void **state)
 {
     (void)state;
     expect_set(API_VIEW_FILTERS, "zoom", "33", XAI_INVALID_ARGUMENT, "from 1 to 32");
-    expect_set(API_VIEW_FILTERS, "top_k", "3", XAI_INVALID_ARGUMENT, "filters takes no such");
+    expect_set(API_VIEW_FILTERS, "top_k", "3", XAI_INVALID_ARGUMENT, "unknown parameter 'top_k'");
     expect_set(API_VIEW_FEATURES, "top_k", "0", XAI_INVALID_ARGUMENT, "from 1 to 1024");
     expect_set(API_VIEW_FEATURES, "top_k", "1025", XAI_INVALID_ARGUMENT, "from 1 to 1024");
     expect_set(API_VIEW_FEATURES, "colormap", "rainbow", XAI_INVALID_ARGUMENT, "one of");
