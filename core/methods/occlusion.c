@@ -128,6 +128,17 @@ static xai_status score_all(const struct xai_method_req *req, const struct occ_p
     return st;
 }
 
+/* The fill inside the window at (y0, x0), as [C, patch, patch]. */
+static void window_patch(const float *fill, const struct occ_plan *p, int y0, int x0, float *dst)
+{
+    int64_t hw = (int64_t)p->h * p->w;
+    for (int ch = 0; ch < p->c; ch++)
+        for (int r = 0; r < p->patch; r++)
+            memcpy(dst + ((int64_t)ch * p->patch + r) * p->patch,
+                   fill + ch * hw + (int64_t)(y0 + r) * p->w + x0,
+                   sizeof(float) * (size_t)p->patch);
+}
+
 /* The same scores by incremental inference: only what each window changes is recomputed. */
 static xai_status score_incremental(const struct xai_method_req *req, struct occ_plan *p,
                                     const float *fill, float *scores, struct xai_err *err)
@@ -135,7 +146,7 @@ static xai_status score_incremental(const struct xai_method_req *req, struct occ
     int nw = p->ny * p->nx, cap = req->max_batch > 0 ? req->max_batch : 1;
     if (req->mm->model->fixed_batch) cap = (int)req->mm->model->fixed_batch;
     cap = cap < nw ? cap : nw;
-    int64_t box = (int64_t)p->c * p->patch * p->patch, hw = (int64_t)p->h * p->w;
+    int64_t box = (int64_t)p->c * p->patch * p->patch;
     int *pos = malloc(sizeof(int) * (size_t)(p->ny + p->nx + 2 * cap));
     float *patches = malloc(sizeof(float) * (size_t)(cap * box));
     if (!pos || !patches) {
@@ -158,11 +169,7 @@ static xai_status score_incremental(const struct xai_method_req *req, struct occ
         int b = nw - i < cap ? nw - i : cap;
         for (int j = 0; j < b; j++) {
             iy[j] = (i + j) / p->nx, ix[j] = (i + j) % p->nx;
-            for (int ch = 0; ch < p->c; ch++)
-                for (int r = 0; r < p->patch; r++)
-                    memcpy(patches + j * box + ((int64_t)ch * p->patch + r) * p->patch,
-                           fill + ch * hw + (int64_t)(ys[iy[j]] + r) * p->w + xs[ix[j]],
-                           sizeof(float) * (size_t)p->patch);
+            window_patch(fill, p, ys[iy[j]], xs[ix[j]], patches + j * box);
         }
         st = xai_incr_run(inc, b, iy, ix, patches, &y, err);
         for (int j = 0; !st && j < b; j++)
