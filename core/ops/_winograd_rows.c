@@ -16,8 +16,9 @@
 /* The transforms are compiled for AVX-512 and AVX2 too, picked at load by the CPU (GCC's
  * function multi-versioning): wider vectors, the same operations in the same order (no
  * contraction into FMA in ISO C mode), so the same numbers on any of them. The helpers are
- * inlined into each version. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+ * inlined into each version. Not under ThreadSanitizer: the loader runs the versions' ifunc
+ * resolvers before TSan's runtime is up, and the instrumented resolvers crash. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define ROW_CLONES
