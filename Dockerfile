@@ -25,6 +25,7 @@ COPY core/ core/
 COPY api/ api/
 COPY server/ server/
 COPY bench/ bench/
+COPY tools/embed_files.cmake tools/embed_files.cmake
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DXAI_TESTS=OFF >/dev/null \
  && cmake --build build -j "$(nproc)" --target xaid \
  && strip build/xaid
