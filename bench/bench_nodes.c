@@ -4,7 +4,8 @@
  * the minimum time of each is printed, so a loaded machine disturbs the figures less than it
  * does whole-model medians. For A/B work on an op's kernels. Threads: XAI_THREADS (default 1),
  * the engine's own pool with OpenBLAS at one thread; or XAI_THREADS unset and
- * OPENBLAS_NUM_THREADS, OpenBLAS's threads inside each sgemm.
+ * OPENBLAS_NUM_THREADS, OpenBLAS's threads inside each sgemm. XAI_CPUTIME=1: CPU time instead
+ * of wall time (with one thread, steadier on a loaded machine).
  *
  * usage: bench_nodes MODEL.onnx BATCH REPEATS [OP_TYPE (default Conv)]
  */
@@ -19,10 +20,12 @@
 #include "model.h"
 #include "par.h"
 
+/* Wall time, or with XAI_CPUTIME set the process's CPU time: with one thread, a figure that a
+ * loaded machine disturbs less (time spent descheduled does not count). */
 static double now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(getenv("XAI_CPUTIME") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
