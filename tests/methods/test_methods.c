@@ -4,13 +4,15 @@
  * Reads the manifest written by tools/make_method_fixtures.py: for each case runs the named
  * method through the engine on the same ONNX file, input, target, parameters, seed and
  * segments, and compares the map with PyTorch's: Pearson correlation > 0.999 and relative L2
- * error ||a - b|| / ||b|| < 1e-3; metrics the reference recorded ({name: {value, tol}}, e.g. the
- * convergence delta of integrated gradients) must match within tol. Fails too when a method
- * of the engine's table has no case.
+ * error ||a - b|| / ||b|| < 1e-3 (methods that sample inputs: see SAMPLED_L2); metrics the
+ * reference recorded ({name: {value, tol}}, e.g. the convergence delta of integrated
+ * gradients) must match within tol. Fails too when a method of the engine's table has no
+ * case.
  *
  * usage: test_methods FIXTURE_DIR [substring...]
  */
 #include <jansson.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +104,24 @@ static void compare(const float *a, const float *b, int64_t n, double *pearson, 
     }
     *pearson = saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : (saa == sbb ? 1.0 : 0.0);
     *rel_l2 = b2 > 0 ? sqrt(d2 / b2) : sqrt(d2);
+}
+
+/* Methods whose maps average input gradients over many sampled inputs (noise, a path): each
+ * sample crosses many ReLU gates near zero, where any change of float32 rounding flips a few
+ * and moves the average. Measured on resnet18's integrated gradients: main with OpenBLAS's
+ * Haswell kernels instead of SkylakeX gives rel-L2 7.3e-3 (pearson 0.99997), with Winograd
+ * convolutions too 1.0e-2 (0.99995); smoothgrad about 1e-3. Their maps are held to pearson
+ * > 0.9995 and rel-L2 < SAMPLED_L2, the rounding's reach, not an error of the method (a
+ * wrong noise scale or path gives 1e-1 and more). */
+#define SAMPLED_L2 2e-2
+static const char *const sampled_methods[] = {"integrated_gradients", "smoothgrad", "smoothgrad_sq",
+                                              "vargrad", NULL};
+
+static bool samples_inputs(const char *method)
+{
+    for (int i = 0; sampled_methods[i]; i++)
+        if (strcmp(method, sampled_methods[i]) == 0) return true;
+    return false;
 }
 
 struct inputs {
@@ -211,7 +231,7 @@ static int run_case(const char *dir, json_t *c)
     }
     double r, e;
     compare(res.map, in.ref, hw, &r, &e);
-    ok = r > 0.999 && e < 1e-3;
+    ok = samples_inputs(mname) ? r > 0.9995 && e < SAMPLED_L2 : r > 0.999 && e < 1e-3;
     snprintf(msg, sizeof msg, "pearson %.6f  rel-L2 %.2e", r, e);
     json_t *expect = json_object_get(c, "metrics");
     if (json_object_size(expect)) {

@@ -102,9 +102,12 @@ def compute(ctx, params):
     attr, sx, sb = attribute(ctx, params)
     ds = sx - sb
     delta = attr.sum().item() - ds
-    # The engine's gradients differ from torch's by float32 rounding (~1e-5 relative); the
-    # delta is a small difference of sums of size |dS|, so it is compared to that scale.
-    tol = 2e-4 * max(abs(ds), 1.0)
+    # The delta is a small difference of sums of size |dS|, so it is compared to that scale.
+    # The engine's gradients differ from torch's by float32 rounding, and along the path a
+    # few ReLU gates sit so near zero that any change of rounding flips them: main with
+    # OpenBLAS's Haswell kernels instead of SkylakeX moves the delta by 4e-3 |dS|, Winograd
+    # convolutions by 4e-4 |dS|. Hence 5e-3 |dS|: still far below an error of the method.
+    tol = 5e-3 * max(abs(ds), 1.0)
     metrics = {"ig_delta": {"value": delta, "tol": tol},
                "ig_delta_relative": {"value": abs(delta) / abs(ds), "tol": tol / abs(ds)},
                "ig_score": {"value": sx, "tol": 1e-4 * max(abs(sx), 1.0)},
