@@ -17,7 +17,9 @@
  * function multi-versioning): wider vectors, the same operations in the same order (no
  * contraction into FMA in ISO C mode), so the same numbers on any of them. The helpers are
  * inlined into each version. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+/* (not in sanitizer builds: their runtime is not up yet when the loader runs the resolvers) */
 #define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define ROW_CLONES
