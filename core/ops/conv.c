@@ -49,14 +49,13 @@ static bool is_depthwise(const struct conv_p *p)
     return p->cg == 1 && p->a.group > 1;
 }
 
-/* 3x3 stride-1 convolutions run Winograd F(4x4, 3x3) (_winograd.h). With transformed weights
- * kept from load when their output has at least WINO_TILES 4x4 tiles per batch item (decided
- * from the input's shape at batch 1); on smaller maps with many channels the gemms get too
- * narrow at batch 1, and the transformed weights (4x the weights) too big for what they save.
- * Those run Winograd with weights transformed per call (streamed) once the batch brings
- * WINO_STREAM_TILES tiles, im2col otherwise. */
+/* 3x3 stride-1 convolutions run Winograd F(4x4, 3x3) (_winograd.h), with weights transformed
+ * at load, when their output has at least WINO_TILES 4x4 tiles per batch item (decided from
+ * the input's shape at batch 1): on smaller maps with many channels the gemms get too narrow
+ * at batch 1, and the transformed weights (4x the weights) too big for what they save.
+ * (Transforming them per call for batches of such maps was tried: on par with im2col at
+ * batch 16, so those run im2col.) */
 #define WINO_TILES 16
-#define WINO_STREAM_TILES 32
 /* ... and at least WINO_CHANNELS input channels per group: below, the transforms cost more
  * than the gemms save (a first layer on a grey image), and such a layer's backward is often
  * the input gradient itself, which Winograd's rounding (about 1e-5 of the largest value,
@@ -79,13 +78,7 @@ static bool use_winograd(const struct conv_p *p, const struct xai_shape *x)
     return !window(p, x, &g, NULL) && wino_layer(p, &g) && wino_tiles(&g) >= WINO_TILES;
 }
 
-/* Winograd with weights transformed per call: worth it at this batch size. */
-static bool streamable(const struct conv_p *p, const struct xai_win *g, int64_t n)
-{
-    return wino_layer(p, g) && n * wino_tiles(g) >= WINO_STREAM_TILES;
-}
-
-enum path { PATH_DEPTHWISE, PATH_WINO, PATH_STREAMED, PATH_SHIFT, PATH_GEMM };
+enum path { PATH_DEPTHWISE, PATH_WINO, PATH_SHIFT, PATH_GEMM };
 
 /* The path for a run on weights w (see the top). Winograd only on the model's own weights:
  * runs on others are LRP's passes on modified copies, whose ratios of small sums Winograd's
@@ -94,7 +87,6 @@ static enum path path_of(const struct conv_p *p, const struct xai_win *g, int64_
 {
     if (is_depthwise(p)) return PATH_DEPTHWISE;
     if (p->u && w == p->w0) return PATH_WINO;
-    if (w == p->w0 && streamable(p, g, n)) return PATH_STREAMED;
     return xai_conv_shift_fits(g, p->m, p->a.group, n) ? PATH_SHIFT : PATH_GEMM;
 }
 
@@ -148,11 +140,9 @@ static size_t scratch(const void *pp, const struct xai_shape *in, int n_in,
     struct xai_win g;
     if (window(p, &in[0], &g, NULL) || is_depthwise(p)) return 0;
     /* any path a run may take: the kept weights', or another on other weights */
-    int64_t n = in[0].d[0], mg = p->m / p->a.group;
-    size_t kept = p->u ? xai_wino_scratch(&g, mg, n, false) : 0, other;
-    if (streamable(p, &g, n))
-        other = xai_wino_scratch(&g, mg, n, true);
-    else if (xai_conv_shift_fits(&g, p->m, p->a.group, n))
+    int64_t n = in[0].d[0];
+    size_t kept = p->u ? xai_wino_scratch(&g, p->m / p->a.group, n) : 0, other;
+    if (xai_conv_shift_fits(&g, p->m, p->a.group, n))
         other = xai_conv_shift_scratch(&g, p->m);
     else
         other = xai_conv_gemm_scratch(&g, p->m, p->a.group, n);
@@ -201,14 +191,13 @@ static void dw_backward_plane(void *ctx, int64_t i, int tid)
 }
 
 static struct xai_wino_job wino_job(const struct conv_p *p, const struct xai_win *g,
-                                    const struct xai_op_run *r, int64_t gi, bool kept)
+                                    const struct xai_op_run *r, int64_t gi)
 {
     int64_t mg = p->m / p->a.group;
     return (struct xai_wino_job){g,
                                  mg,
                                  r->in[0]->shape.d[0],
-                                 kept ? p->u + gi * 36 * mg * p->cg : NULL,
-                                 r->in[1]->data + gi * mg * p->cg * 9,
+                                 p->u + gi * 36 * mg * p->cg,
                                  p->cg * p->a.group * g->h * g->w,
                                  p->m * g->oh * g->ow,
                                  r->par,
@@ -217,23 +206,23 @@ static struct xai_wino_job wino_job(const struct conv_p *p, const struct xai_win
 }
 
 static void forward_winograd(const struct conv_p *p, const struct xai_win *g,
-                             const struct xai_op_run *r, bool kept)
+                             const struct xai_op_run *r)
 {
     const float *b = p->bias ? r->in[2]->data : NULL;
     int64_t mg = p->m / p->a.group;
     for (int64_t gi = 0; gi < p->a.group; gi++) {
-        struct xai_wino_job j = wino_job(p, g, r, gi, kept);
+        struct xai_wino_job j = wino_job(p, g, r, gi);
         xai_wino_forward(&j, r->in[0]->data + gi * g->c * g->h * g->w, b ? b + gi * mg : NULL,
                          r->relu, r->out[0]->data + gi * mg * g->oh * g->ow);
     }
 }
 
 static void backward_winograd(const struct conv_p *p, const struct xai_win *g,
-                              const struct xai_op_run *r, bool kept)
+                              const struct xai_op_run *r)
 {
     int64_t mg = p->m / p->a.group;
     for (int64_t gi = 0; gi < p->a.group; gi++) {
-        struct xai_wino_job j = wino_job(p, g, r, gi, kept);
+        struct xai_wino_job j = wino_job(p, g, r, gi);
         int64_t off = gi * mg * g->oh * g->ow;
         xai_wino_backward(&j, r->gout[0]->data + off, r->relu ? r->out[0]->data + off : NULL,
                           r->gin[0]->data + gi * g->c * g->h * g->w);
@@ -268,10 +257,7 @@ static void forward(const struct xai_op_run *r)
         xai_par_for(r->par, n * p->m, dw_forward_plane, &c);
         break;
     case PATH_WINO:
-        forward_winograd(p, &g, r, true);
-        break;
-    case PATH_STREAMED:
-        forward_winograd(p, &g, r, false);
+        forward_winograd(p, &g, r);
         break;
     case PATH_SHIFT:
         xai_conv_shift_forward(&j, r->in[0]->data, r->out[0]->data);
@@ -307,8 +293,8 @@ static void backward(const struct xai_op_run *r)
     if (!r->gout[0] || !r->gin[0] || window(p, &r->in[0]->shape, &g, NULL)) return;
     int64_t n = r->in[0]->shape.d[0];
     enum path path = path_of(p, &g, n, r->in[1]->data);
-    if (path == PATH_WINO || path == PATH_STREAMED) { /* masks a fused Relu's dY itself */
-        backward_winograd(p, &g, r, path == PATH_WINO);
+    if (path == PATH_WINO) { /* masks a fused Relu's dY itself */
+        backward_winograd(p, &g, r);
         return;
     }
     if (r->relu) mask_relu(r);

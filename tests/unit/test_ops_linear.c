@@ -446,19 +446,6 @@ static void test_conv_winograd(void **state)
     tol_of_max = 0;
 }
 
-/* Maps under 16 tiles per item, batches of at least 32 tiles: Winograd with the weights
- * transformed per call, by slices of 32 channels (partial slices, groups, two blocks of
- * tile rows when the channels are many). */
-static void test_conv_winograd_streamed(void **state)
-{
-    tol_of_max = 2e-5;
-    CV(8, 16, 7, 7, 24, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
-    CV(4, 40, 11, 9, 36, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, false, NULL);
-    CV(8, 8, 9, 7, 6, 3, 3, {1, 1}, {1, 1}, {0, 1, 2, 1}, 2, {0, 0}, true, NULL);
-    CV(16, 2048, 7, 7, 8, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
-    tol_of_max = 0;
-}
-
 /* Runs on other weights than the model's (LRP's modified copies) take no Winograd path: they
  * meet im2col's per-element accuracy, which Winograd's does not at 256 channels. */
 static void test_conv_foreign_weights(void **state)
@@ -1007,25 +994,15 @@ static void test_threads_share_params(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv_im2col),
-        cmocka_unit_test(test_conv_batch_chunks),
-        cmocka_unit_test(test_conv_bands),
-        cmocka_unit_test(test_conv_shift),
-        cmocka_unit_test(test_conv_winograd),
-        cmocka_unit_test(test_conv_winograd_streamed),
-        cmocka_unit_test(test_conv_foreign_weights),
-        cmocka_unit_test(test_conv_auto_pad),
-        cmocka_unit_test(test_conv_depthwise),
-        cmocka_unit_test(test_conv_pointwise),
-        cmocka_unit_test(test_conv_1d),
-        cmocka_unit_test(test_conv_transpose),
-        cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_matmul),
-        cmocka_unit_test(test_batch_normalization),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_refusals_bn_gemm),
-        cmocka_unit_test(test_macs),
-        cmocka_unit_test(test_threads_share_params),
+        cmocka_unit_test(test_conv_im2col),    cmocka_unit_test(test_conv_batch_chunks),
+        cmocka_unit_test(test_conv_bands),     cmocka_unit_test(test_conv_shift),
+        cmocka_unit_test(test_conv_winograd),  cmocka_unit_test(test_conv_foreign_weights),
+        cmocka_unit_test(test_conv_auto_pad),  cmocka_unit_test(test_conv_depthwise),
+        cmocka_unit_test(test_conv_pointwise), cmocka_unit_test(test_conv_1d),
+        cmocka_unit_test(test_conv_transpose), cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_matmul),         cmocka_unit_test(test_batch_normalization),
+        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_refusals_bn_gemm),
+        cmocka_unit_test(test_macs),           cmocka_unit_test(test_threads_share_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
