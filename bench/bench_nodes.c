@@ -4,9 +4,10 @@
  * the minimum time of each is printed, so a loaded machine disturbs the figures less than it
  * does whole-model medians. For A/B work on an op's kernels. Threads: XAI_THREADS (default 1),
  * the engine's own pool with OpenBLAS at one thread; or XAI_THREADS unset and
- * OPENBLAS_NUM_THREADS, OpenBLAS's threads inside each sgemm.
+ * OPENBLAS_NUM_THREADS, OpenBLAS's threads inside each sgemm. XAI_CPUTIME=1: CPU time instead
+ * of wall time (with one thread, steadier on a loaded machine).
  *
- * usage: bench_nodes MODEL.onnx BATCH REPEATS [OP_TYPE (default Conv)]
+ * usage: bench_nodes MODEL.onnx BATCH REPEATS [OP_TYPE (default Conv) [NODE_NAME_PART]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +20,12 @@
 #include "model.h"
 #include "par.h"
 
+/* Wall time, or with XAI_CPUTIME set the process's CPU time: with one thread, a figure that a
+ * loaded machine disturbs less (time spent descheduled does not count). */
 static double now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(getenv("XAI_CPUTIME") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -42,7 +45,7 @@ int main(int argc, char **argv)
     }
     int64_t batch = atoll(argv[2]);
     int reps = atoi(argv[3]);
-    const char *want = argc > 4 ? argv[4] : "Conv";
+    const char *want = argc > 4 ? argv[4] : "Conv", *part = argc > 5 ? argv[5] : "";
     int threads = getenv("XAI_THREADS") ? atoi(getenv("XAI_THREADS")) : 1;
     if (getenv("XAI_THREADS")) openblas_set_num_threads(1);
     xai_par *par = xai_par_new(threads);
@@ -62,7 +65,7 @@ int main(int argc, char **argv)
            "GFLOP/s");
     for (int k = 0; k < m->n_nodes; k++) {
         const struct xai_node *n = &m->nodes[k];
-        if (strcmp(n->op->name, want) != 0) continue;
+        if (strcmp(n->op->name, want) != 0 || !strstr(n->name, part)) continue;
         struct xai_tensor tin[XAI_MAX_NODE_INPUTS], tout[XAI_MAX_NODE_OUTPUTS];
         struct xai_tensor tgin[XAI_MAX_NODE_INPUTS], tgout[XAI_MAX_NODE_OUTPUTS];
         const struct xai_tensor *pin[XAI_MAX_NODE_INPUTS], *pout[XAI_MAX_NODE_OUTPUTS];

@@ -107,6 +107,16 @@ xai_status xai_input_ints(const struct xai_node_def *nd, int idx, int64_t *out, 
 xai_status xai_input_float(const struct xai_node_def *nd, int idx, float def, float *out,
                            struct xai_err *err);
 
+/* A Concat along axis 1 that the session fused into the node reading it (session.c; ops with
+ * fuse_concat): the node's input 0 is the concatenation of in[0..n), channel blocks in order,
+ * which is never stored. Backward adds input 0's gradient into gin[i] (NULL: not wanted)
+ * instead of gin[0]. */
+struct xai_cat {
+    int n;
+    const struct xai_tensor *const *in;
+    const struct xai_tensor *const *gin;
+};
+
 /* Everything forward and backward see. in[i]/gin[i] follow the node's input order; in[i] is
  * NULL for omitted inputs and for int64 constant inputs (consumed by init). */
 struct xai_op_run {
@@ -129,6 +139,7 @@ struct xai_op_run {
      * relu_grad): out[0] is the Relu's output and gout[0] the gradient of the Relu's output,
      * not yet masked: use gout[0] * (out[0] > 0); gout[0]'s memory is the op's to overwrite. */
     bool relu;
+    const struct xai_cat *cat; /* a fused Concat (see struct xai_cat); NULL: none */
 };
 
 static inline float *xai_op_scratch(const struct xai_op_run *r, int tid)
@@ -156,6 +167,8 @@ struct xai_op_def {
     bool fuse_relu;
     /* backward honours xai_op_run.relu (masks the output gradient itself) */
     bool relu_grad;
+    /* forward and backward honour xai_op_run.cat (input 0 read as a Concat's inputs) */
+    bool fuse_concat;
     xai_status (*init)(const struct xai_node_def *nd, void **params, struct xai_err *err);
     void (*free_params)(void *params); /* NULL: free() */
     xai_status (*infer)(const void *p, const struct xai_shape *in, int n_in, struct xai_shape *out,

@@ -41,6 +41,13 @@
  * producer declares relu_grad and runs its own rule, the producer masks the gradient as it
  * reads it (xai_op_run.relu in backward) and the Relu's step does nothing: one pass less too.
  *
+ * CONCAT FUSION. A Concat along the channel axis whose output has one reader, an op declaring
+ * fuse_concat (BatchNormalization: DenseNet's Concat -> BatchNormalization), and need not
+ * survive is never stored: the reader gets the Concat's inputs (xai_op_run.cat) and reads
+ * them as one tensor; the inputs live until it runs. In backward, unless an override of
+ * Concat's or the reader's rule runs or the output's gradient must stay readable, the reader
+ * adds straight into the inputs' gradients and the Concat's step does nothing.
+ *
  * The arena's address space is reserved at forward for the worst gradient plan too (the
  * activations plus every gradient unshared; MAP_NORESERVE, never touched unless used), so a
  * backward pass never moves the arena under the tensors a caller read after forward.
@@ -117,6 +124,14 @@ struct xai_session {
     uint8_t *fused, *galias, *uses; /* uses: readers of each value, saturated at 2 */
     uint8_t *gmask; /* aliased Relus whose producer masks the gradient itself (relu_grad) */
     bool grelu_ov, pgrelu_ov; /* this pass / the gradient plan have a Relu override */
+    /* Concat fusion (see the top): per node, the Concat it reads (-1: none), whether it is a
+     * Concat its reader runs, whether this backward pass writes the inputs' gradients
+     * directly; the views the reader gets */
+    int *cat_into, *cat_by; /* cat_by: per Concat node, its reader (-1: not fused) */
+    uint8_t *gcat;
+    bool gcat_ov, pgcat_ov; /* this pass / the gradient plan override Concat or a reader */
+    struct xai_cat cat;
+    const struct xai_tensor **cat_in, **cat_gin;
     /* planner workspace */
     struct xai_mreq *req;
     int *req_val, *work;
@@ -241,6 +256,11 @@ static void layout(xai_session *s, struct carver *c)
     s->fused = carve(c, nn, 1);
     s->galias = carve(c, nn, 1);
     s->gmask = carve(c, nn, 1);
+    s->cat_into = carve(c, nn, sizeof(int));
+    s->cat_by = carve(c, nn, sizeof(int));
+    s->gcat = carve(c, nn, 1);
+    s->cat_in = carve(c, nio, sizeof *s->cat_in);
+    s->cat_gin = carve(c, nio, sizeof *s->cat_gin);
     s->uses = carve(c, nv, 1);
 }
 
@@ -407,6 +427,54 @@ static void plan_fusion(xai_session *s)
     }
 }
 
+/* The node reading Concat node k's output when it can read the inputs instead (see the top),
+ * else -1: one reader, input 0 of an op with fuse_concat, the output not surviving, and the
+ * shapes those of a concatenation along axis 1. */
+static int cat_reader(const xai_session *s, int k)
+{
+    const xai_model *m = s->m;
+    const struct xai_node *n = &m->nodes[k];
+    if (strcmp(n->op->name, "Concat") != 0 || n->n_out != 1) return -1;
+    int v = n->out[0], sum = 0, r = -1;
+    if (s->uses[v] != 1 || (s->vflag[v] & (V_KEEP | V_SURVIVE))) return -1;
+    const struct xai_shape *o = &s->shapes[v];
+    for (int i = 0; i < n->n_in; i++) {
+        int u = n->in[i];
+        const struct xai_const *c = u >= 0 ? m->values[u].cst : NULL;
+        const struct xai_shape *x = u >= 0 ? &s->shapes[u] : NULL;
+        if (!x || x->ndim != o->ndim || o->ndim < 2 || (c && c->dtype != XAI_F32)) return -1;
+        for (int d = 0; d < o->ndim; d++)
+            if (d != 1 && x->d[d] != o->d[d]) return -1;
+        sum += (int)x->d[1];
+    }
+    if (sum != o->d[1]) return -1;
+    for (int j = k + 1; j < m->n_nodes && r < 0; j++)
+        if (m->nodes[j].n_in > 0 && m->nodes[j].in[0] == v) r = j;
+    return r >= 0 && m->nodes[r].op->fuse_concat && s->cat_into[r] < 0 ? r : -1;
+}
+
+/* Which Concats their readers read through: the output takes no memory, the inputs live
+ * until the reader's step. */
+static void plan_cat_fusion(xai_session *s)
+{
+    const xai_model *m = s->m;
+    for (int k = 0; k < m->n_nodes; k++) {
+        s->cat_into[k] = -1;
+        s->cat_by[k] = -1;
+    }
+    for (int k = 0; k < m->n_nodes; k++) {
+        int r = cat_reader(s, k);
+        if (r < 0) continue;
+        const struct xai_node *n = &m->nodes[k];
+        s->cat_into[r] = k;
+        s->cat_by[k] = r;
+        s->act_t0[n->out[0]] = 1;
+        s->act_t1[n->out[0]] = 0;
+        for (int i = 0; i < n->n_in; i++)
+            if (!m->values[n->in[i]].cst && s->act_t1[n->in[i]] < r) s->act_t1[n->in[i]] = r;
+    }
+}
+
 /* Lifetimes of the activations (constants: t0 > t1, no memory). */
 static void act_lifetimes(xai_session *s)
 {
@@ -426,6 +494,7 @@ static void act_lifetimes(xai_session *s)
     for (int v = 0; v < m->n_values; v++)
         if (!m->values[v].cst && (s->vflag[v] & V_SURVIVE)) s->act_t1[v] = 2 * m->n_nodes;
     plan_fusion(s);
+    plan_cat_fusion(s);
 }
 
 static size_t node_scratch(const xai_session *s, const struct xai_node *n)
@@ -602,6 +671,18 @@ static xai_status prepare_forward(xai_session *s, const struct xai_tensor *input
     return XAI_OK;
 }
 
+/* The inputs of fused Concat node c for its reader (and their gradients in backward). */
+static const struct xai_cat *bind_cat(xai_session *s, int c, bool grads)
+{
+    const struct xai_node *n = &s->m->nodes[c];
+    for (int i = 0; i < n->n_in; i++) {
+        s->cat_in[i] = &s->vals[n->in[i]];
+        s->cat_gin[i] = grads && wants_gin(s, n, i) ? &s->grads[n->in[i]] : NULL;
+    }
+    s->cat = (struct xai_cat){n->n_in, s->cat_in, s->cat_gin};
+    return &s->cat;
+}
+
 xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input, struct xai_err *err)
 {
     const xai_model *m = s->m;
@@ -611,13 +692,14 @@ xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input, s
     memset(s->flow, 0, (size_t)m->n_values);
     for (int i = 0; i < m->n_nodes; i++) {
         if ((st = check_deadline(s, err))) return st;
-        if (s->fused[i]) continue; /* its producer ran it */
+        if (s->fused[i] || s->cat_by[i] >= 0) continue; /* the node next to it runs it */
         struct xai_op_run r;
         bind_run(s, &m->nodes[i], &r, RUN_FWD);
         if (s->fuse_into[i] >= 0) {
             r.relu = true;
             s->pout[0] = &s->vals[m->nodes[s->fuse_into[i]].out[0]];
         }
+        if (s->cat_into[i] >= 0) r.cat = bind_cat(s, s->cat_into[i], false);
         double t0 = s->prof_fwd ? now_s() : 0;
         m->nodes[i].op->forward(&r);
         if (s->prof_fwd) s->prof_fwd[i] += now_s() - t0;
@@ -679,9 +761,11 @@ static void grad_lifetimes(xai_session *s)
     for (int v = 0; v < m->n_values; v++) s->g_t0[v] = end + 1;
     for (int k = K - 1; k >= 0; k--) {
         const struct xai_node *n = &m->nodes[k];
+        /* a fused Concat's inputs are written by its reader, at the reader's step */
+        int by = s->cat_by[k] >= 0 && s->gcat[s->cat_by[k]] ? s->cat_by[k] : k;
         for (int i = 0; s->runs[k] && i < n->n_in; i++)
-            if (wants_gin(s, n, i) && 2 * K - 1 - k < s->g_t0[n->in[i]])
-                s->g_t0[n->in[i]] = 2 * K - 1 - k;
+            if (wants_gin(s, n, i) && 2 * K - 1 - by < s->g_t0[n->in[i]])
+                s->g_t0[n->in[i]] = 2 * K - 1 - by;
     }
     for (int v = 0; v < m->n_values; v++) {
         if (!s->flow[v]) {
@@ -691,6 +775,25 @@ static void grad_lifetimes(xai_session *s)
         }
         if (s->seed[v] || s->g_t0[v] > end) s->g_t0[v] = K;
         s->g_t1[v] = grad_survives(s, v) ? end : 2 * K - 1 - m->values[v].producer;
+    }
+    for (int k = 0; k < K; k++)
+        if (s->gcat[k]) { /* the Concat's output gradient is never stored */
+            int v = m->nodes[s->cat_into[k]].out[0];
+            s->g_t0[v] = 1;
+            s->g_t1[v] = 0;
+        }
+}
+
+/* Fused Concats whose reader writes the inputs' gradients in this pass (see the top). */
+static void plan_cat_grads(xai_session *s)
+{
+    const xai_model *m = s->m;
+    for (int k = 0; k < m->n_nodes; k++) {
+        int c = s->cat_into[k];
+        s->gcat[k] = 0;
+        if (c < 0 || s->gcat_ov || !s->runs[k] || !s->runs[c]) continue;
+        int v = m->nodes[c].out[0];
+        s->gcat[k] = s->flow[v] && !grad_survives(s, v);
     }
 }
 
@@ -721,6 +824,7 @@ static void plan_gradients(xai_session *s)
         if (!m->values[v].cst && (s->vflag[v] & V_SURVIVE))
             s->req[n++] = (struct xai_mreq){0, end, padded(&s->shapes[v]), s->act_off[v]};
     int fixed = n;
+    plan_cat_grads(s);
     grad_lifetimes(s);
     plan_alias(s);
     for (int v = 0; v < m->n_values; v++) {
@@ -738,6 +842,7 @@ static void plan_gradients(xai_session *s)
     memcpy(s->gkeep, s->keep, (size_t)m->n_values);
     s->gkeep_all = s->keep_all;
     s->pgrelu_ov = s->grelu_ov;
+    s->pgcat_ov = s->gcat_ov;
     s->grad_planned = true;
     s->grad_act_id = s->act_id;
 }
@@ -746,9 +851,9 @@ static bool grad_plan_fresh(const xai_session *s)
 {
     size_t nv = (size_t)s->m->n_values;
     return s->grad_planned && s->grad_act_id == s->act_id && s->gkeep_all == s->keep_all &&
-           s->pgrelu_ov == s->grelu_ov && !memcmp(s->flow, s->pflow, nv) &&
-           !memcmp(s->stop, s->pstop, nv) && !memcmp(s->seed, s->pseed, nv) &&
-           !memcmp(s->keep, s->gkeep, nv);
+           s->pgrelu_ov == s->grelu_ov && s->pgcat_ov == s->gcat_ov &&
+           !memcmp(s->flow, s->pflow, nv) && !memcmp(s->stop, s->pstop, nv) &&
+           !memcmp(s->seed, s->pseed, nv) && !memcmp(s->keep, s->gkeep, nv);
 }
 
 /* Plans (when needed) and binds the gradients; zeroes those first written at step K and
@@ -786,6 +891,13 @@ static void zero_new_grads(xai_session *s, const struct xai_node *n, int t)
         if (wants_gin(s, n, i) && s->g_t0[v] == t)
             memset(s->grads[v].data, 0, sizeof(float) * (size_t)xai_shape_numel(&s->shapes[v]));
     }
+}
+
+/* The reader of a fused Concat writes the Concat's inputs' gradients: zeroes those it starts. */
+static void zero_cat_grads(xai_session *s, int k, int t)
+{
+    if (!s->gcat[k]) return;
+    zero_new_grads(s, &s->m->nodes[s->cat_into[k]], t);
 }
 
 static void backward_died(xai_session *s, const struct xai_node *n, int t)
@@ -853,6 +965,15 @@ static void relu_mask(xai_session *s, const struct xai_node *n)
     xai_par_for(s->par, (c.n + MASK_PIECE - 1) / MASK_PIECE, mask_piece, &c);
 }
 
+/* Whether an override replaces Concat's rule or a fused Concat reader's. */
+static bool cat_overridden(const xai_session *s, const struct xai_backward_opts *opts)
+{
+    if (find_override(opts, "Concat")) return true;
+    for (int k = 0; k < s->m->n_nodes; k++)
+        if (s->cat_into[k] >= 0 && find_override(opts, s->m->nodes[k].op->name)) return true;
+    return false;
+}
+
 /* Aliased Relus whose producer's built-in backward masks the gradient as it reads it. */
 static void mask_owners(xai_session *s, const struct xai_backward_opts *opts)
 {
@@ -875,7 +996,9 @@ static void backward_node(xai_session *s, int k, const struct xai_backward_opts 
         if (s->prof_bwd) s->prof_bwd[k] += now_s() - t0;
         return;
     }
+    if (s->cat_by[k] >= 0 && s->gcat[s->cat_by[k]]) return; /* its reader did it */
     zero_new_grads(s, n, t);
+    zero_cat_grads(s, k, t);
     const struct xai_grad_override *ov = find_override(opts, n->op->name);
     struct xai_op_run r;
     bind_run(s, n, &r, ov ? RUN_OVERRIDE : RUN_BWD);
@@ -883,6 +1006,10 @@ static void backward_node(xai_session *s, int k, const struct xai_backward_opts 
     if (!ov && relu >= 0 && s->gmask[relu]) { /* the op masks the Relu's gradient itself */
         r.relu = true;
         s->pout[0] = &s->vals[s->m->nodes[relu].out[0]];
+    }
+    if (s->gcat[k]) { /* it adds into the Concat's inputs' gradients */
+        r.cat = bind_cat(s, s->cat_into[k], true);
+        s->pgin[0] = NULL;
     }
     double t0 = s->prof_bwd ? now_s() : 0;
     if (ov)
@@ -901,6 +1028,7 @@ xai_status xai_session_backward(xai_session *s, const struct xai_grad_seed *seed
     if (st) return st;
     mark_flow(s, seeds, n_seeds, opts);
     s->grelu_ov = find_override(opts, "Relu") != NULL;
+    s->gcat_ov = cat_overridden(s, opts);
     if ((st = prepare_grads(s, seeds, n_seeds, err))) {
         memset(s->flow, 0, (size_t)s->m->n_values);
         return st;
@@ -975,6 +1103,13 @@ int xai_session_fused_relus(const xai_session *s)
 {
     int n = 0;
     for (int k = 0; s->act_planned && k < s->m->n_nodes; k++) n += s->fused[k];
+    return n;
+}
+
+int xai_session_fused_concats(const xai_session *s)
+{
+    int n = 0;
+    for (int k = 0; s->act_planned && k < s->m->n_nodes; k++) n += s->cat_by[k] >= 0;
     return n;
 }
 

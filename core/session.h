@@ -115,5 +115,8 @@ bool xai_session_plan_check(const xai_session *s);
 /* For tests and benchmarks: how many Relu nodes the last forward pass ran as part of their
  * producer (session.c). */
 int xai_session_fused_relus(const xai_session *s);
+/* For tests and benchmarks: how many Concat nodes the last forward pass fused into their
+ * reader (session.c). */
+int xai_session_fused_concats(const xai_session *s);
 
 #endif

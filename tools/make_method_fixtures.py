@@ -89,13 +89,14 @@ def method_modules(only):
 
 
 def split_result(r):
-    """compute() returns a map, or (map, metrics) with metrics {name: {"value", "tol"}}: the
-    engine's metric of that name must lie within tol of value, or (map, metrics, classes) with
+    """compute() returns a map, or (map, metrics) with metrics {name: {"value", "tol"}} and
+    optionally "tol_rounding" (the bound with the engine's Winograd rounding): the engine's
+    metric of that name must lie within tol of value, or (map, metrics, classes) with
     a class per pixel (dominant_class)."""
     r = r if isinstance(r, tuple) else (r, {})
     m, metrics = r[0], r[1]
     classes = np.asarray(r[2], dtype=np.float32) if len(r) > 2 else None
-    metrics = {k: {"value": float(v["value"]), "tol": float(v["tol"])} for k, v in metrics.items()}
+    metrics = {k: {key: float(val) for key, val in v.items()} for k, v in metrics.items()}
     return np.asarray(m, dtype=np.float32), metrics, classes
 
 

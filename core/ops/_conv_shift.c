@@ -11,8 +11,8 @@
  * zeroed padded gradient, with zeros in the garbage columns of dY.
  *
  * Threads: several batch items run in parallel; one item splits the forward gemms by blocks
- * of output columns, the backward ones by input channels (their outputs overlap across
- * column blocks but not across channels).
+ * of output columns and output channels, the backward ones by input channels (their outputs
+ * overlap across column blocks but not across channels).
  */
 #include <cblas.h>
 #include <string.h>
@@ -26,6 +26,7 @@
  * padded copy they read (blocks overlap by the largest shift) stays in cache across taps. */
 #define CONV_SHIFT_COLS 1024
 #define CONV_SHIFT_CHANNELS 16 /* input channels per item of the parallel backward */
+#define CONV_SHIFT_ROWS 16     /* output channels per item of the parallel forward */
 
 struct shift_dims {
     int64_t rows, cols; /* padded plane: oh + (kh-1)*dh rows of ow + (kw-1)*dw */
@@ -102,22 +103,30 @@ static void pad_planes(const struct item *t, const float *x)
     }
 }
 
-/* Forward, output columns [1024 i, 1024 i + 1024): every tap's gemm. */
+static int64_t col_blocks(const struct shift_dims *s)
+{
+    return (s->n + CONV_SHIFT_COLS - 1) / CONV_SHIFT_COLS;
+}
+
+static int64_t row_blocks(int64_t m)
+{
+    return (m + CONV_SHIFT_ROWS - 1) / CONV_SHIFT_ROWS;
+}
+
+/* Forward, output columns [1024 c, 1024 c + 1024) of output channels [16 r, 16 r + 16):
+ * every tap's gemm (item i = c * row_blocks + r). */
 static void fwd_cols(void *ctx, int64_t i, int tid)
 {
     const struct item *t = ctx;
     const struct xai_win *g = t->j->g;
-    int64_t n0 = i * CONV_SHIFT_COLS,
-            nb = t->s.n - n0 < CONV_SHIFT_COLS ? t->s.n - n0 : CONV_SHIFT_COLS;
+    int64_t rb = row_blocks(t->j->m), n0 = (i / rb) * CONV_SHIFT_COLS;
+    int64_t m0 = (i % rb) * CONV_SHIFT_ROWS, mb = t->j->m - m0;
+    int64_t nb = t->s.n - n0 < CONV_SHIFT_COLS ? t->s.n - n0 : CONV_SHIFT_COLS;
+    if (mb > CONV_SHIFT_ROWS) mb = CONV_SHIFT_ROWS;
     for (int64_t k = 0; k < t->s.taps; k++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)t->j->m, (int)nb, (int)g->c,
-                    1.f, t->wt + k * t->s.mc, (int)g->c, t->xp + shift_of(&t->s, g, k) + n0,
-                    (int)t->s.ld, k ? 1.f : 0.f, t->yp + n0, (int)t->s.n);
-}
-
-static int64_t col_blocks(const struct shift_dims *s)
-{
-    return (s->n + CONV_SHIFT_COLS - 1) / CONV_SHIFT_COLS;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mb, (int)nb, (int)g->c, 1.f,
+                    t->wt + k * t->s.mc + m0 * g->c, (int)g->c, t->xp + shift_of(&t->s, g, k) + n0,
+                    (int)t->s.ld, k ? 1.f : 0.f, t->yp + m0 * t->s.n + n0, (int)t->s.n);
 }
 
 static void forward_item(const struct xai_conv_job *j, xai_par *par, float *scratch, const float *x,
@@ -129,7 +138,7 @@ static void forward_item(const struct xai_conv_job *j, xai_par *par, float *scra
     t.yp = t.wt + t.s.taps * t.s.mc;
     pad_planes(&t, x);
     shift_weights(&t.s, j->w, t.wt);
-    xai_par_for(par, col_blocks(&t.s), fwd_cols, &t);
+    xai_par_for(par, col_blocks(&t.s) * row_blocks(j->m), fwd_cols, &t);
     for (int64_t m = 0; m < j->m; m++)
         for (int64_t oy = 0; oy < g->oh; oy++) {
             const float *src = t.yp + m * t.s.n + oy * t.s.cols;

@@ -10,10 +10,10 @@
  * PAR_GEMM_FLOPS per tile, at most PAR_GEMM_TILES, splitting n first (the columns of B are
  * packed once whatever the split of n; a split of m packs all of B again per tile), in
  * steps of at least PAR_GEMM_COLS columns, then m in steps of at least PAR_GEMM_ROWS rows. */
-#define PAR_GEMM_FLOPS (8.0e6)
+#define PAR_GEMM_FLOPS (4.0e6)
 #define PAR_GEMM_TILES 4
-#define PAR_GEMM_COLS 256
-#define PAR_GEMM_ROWS 128
+#define PAR_GEMM_COLS 128
+#define PAR_GEMM_ROWS 64
 
 struct grid {
     int64_t gm, gn, mb, nb;

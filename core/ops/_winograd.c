@@ -11,10 +11,6 @@
  * least WINO_MIN_TILES tiles, below which the gemms get too narrow. */
 #define WINO_BLOCK_FLOATS (1 << 19)
 #define WINO_MIN_TILES 32
-/* Streamed weights: a block's V (or dM) at most this many floats (few blocks: each transforms
- * the weights again), and the weights transformed WINO_SLICE channels at a time. */
-#define WINO_STREAM_FLOATS (1 << 21)
-#define WINO_SLICE 32
 
 bool xai_wino_fits(const struct xai_win *g)
 {
@@ -37,7 +33,7 @@ static void cut_blocks(struct xai_wgeo *q, int64_t want)
     q->blocks = (q->rows + q->per - 1) / q->per;
 }
 
-static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n, bool streamed)
+static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n)
 {
     struct xai_wgeo q = {.c = g->c, .m = m, .h = g->h, .w = g->w, .oh = g->oh, .ow = g->ow};
     q.ph = g->ph;
@@ -46,23 +42,14 @@ static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n, boo
     q.tw = (q.ow + 3) / 4;
     q.rows = n * q.th;
     q.lp = (4 * q.tw + 2 + 15) / 16 * 16;
-    q.streamed = streamed;
-    int64_t cm = max64(q.c, q.m);
-    if (!streamed) {
-        cut_blocks(&q, max64(WINO_BLOCK_FLOATS / (36 * (q.c + q.m)), WINO_MIN_TILES));
-        q.scratch = (size_t)(36 * (q.c + q.m) * q.per * q.tw + XAI_WINO_LINES * q.lp);
-        return q;
-    }
-    cut_blocks(&q, max64(WINO_STREAM_FLOATS / (36 * cm), WINO_MIN_TILES));
-    int64_t nt = q.per * q.tw;
-    q.shared = (size_t)(36 * cm * nt);
-    q.scratch = q.shared + (size_t)(36 * WINO_SLICE * (cm + nt) + XAI_WINO_LINES * q.lp);
+    cut_blocks(&q, max64(WINO_BLOCK_FLOATS / (36 * (q.c + q.m)), WINO_MIN_TILES));
+    q.scratch = (size_t)(36 * (q.c + q.m) * q.per * q.tw + XAI_WINO_LINES * q.lp);
     return q;
 }
 
-size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, bool streamed)
+size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n)
 {
-    return geo_of(g, m, n, streamed).scratch;
+    return geo_of(g, m, n).scratch;
 }
 
 /* ---- blocks ----
@@ -229,63 +216,6 @@ static void run_stages(struct job_ctx *x, int64_t b)
     xai_par_for(x->j->par, (co + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_out_item, x);
 }
 
-/* ---- streamed weights ----
- *
- * For layers whose transformed weights are not kept (small maps, big channel counts, batch
- * > 1), the weights are transformed per call, a slice of WINO_SLICE channels at a time: the
- * block's V (forward) or dM (backward) is built in parallel into thread 0's shared scratch,
- * then each item takes a slice of output channels (forward) or input channels (backward),
- * transforms that slice of the weights, runs its 36 gemms and its output transforms. */
-
-static void stream_item(void *ctx, int64_t i, int tid)
-{
-    const struct job_ctx *x = ctx;
-    const struct xai_wgeo *q = x->q;
-    const struct blk *k = &x->b;
-    int64_t s0 = i * WINO_SLICE, n = (x->fwd ? q->m : q->c) - s0, cm = max64(q->c, q->m);
-    if (n > WINO_SLICE) n = WINO_SLICE;
-    float *u = thread_scratch(x, tid) + q->shared, *o = u + 36 * WINO_SLICE * cm;
-    float *lines = thread_lines(x, tid);
-    int nt = (int)k->nt, hw = (int)(q->h * q->w), ohw = (int)(q->oh * q->ow);
-    if (x->fwd) { /* u[xi][m - s0][c] */
-        xai_wino_weights_runs(x->j->w + s0 * q->c * 9, 1, n * q->c, 0, u, n * q->c);
-        for (int xi = 0; xi < 36; xi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, nt, (int)q->c, 1.f,
-                        u + xi * n * q->c, (int)q->c, k->v + xi * q->c * nt, nt, 0.f,
-                        o + xi * n * nt, nt);
-    } else { /* u[xi][m][c - s0] */
-        xai_wino_weights_runs(x->j->w + s0 * 9, q->m, n, q->c, u, q->m * n);
-        for (int xi = 0; xi < 36; xi++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, nt, (int)q->m, 1.f,
-                        u + xi * q->m * n, (int)n, k->mo + xi * q->m * nt, nt, 0.f, o + xi * n * nt,
-                        nt);
-    }
-    for (int64_t r = k->r0; r < k->r1; r++) {
-        int64_t t0 = (r - k->r0) * q->tw, ty = r % q->th;
-        for (int64_t c = s0; c < s0 + n; c++) {
-            const float *src = o + (c - s0) * nt + t0;
-            if (x->fwd)
-                xai_wino_out_row(q, src, n * nt, x->bias ? x->bias[c] : 0.f, x->relu,
-                                 x->dst + (r / q->th) * x->j->ys + c * ohw, ty, lines);
-            else
-                xai_wino_dx_row(q, src, n * nt, x->dst + (r / q->th) * x->j->xs + c * hw, ty,
-                                lines);
-        }
-    }
-}
-
-/* Block b with streamed weights. */
-static void run_streamed(struct job_ctx *x, int64_t b)
-{
-    const struct xai_wgeo *q = x->q;
-    x->b = block_at(x, b, thread_scratch(x, 0));
-    x->b.mo = x->b.v; /* the shared scratch holds V (forward) or dM (backward) */
-    int64_t ci = in_channels(x), co = out_channels(x);
-    xai_par_for(x->j->par, (ci + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_in_item, x);
-    xai_par_for(x->j->par, (co + WINO_SLICE - 1) / WINO_SLICE, stream_item, x);
-    (void)q;
-}
-
 /* Forward: every block. Backward: the even blocks, then the odd ones (patches of adjacent
  * blocks overlap in dX). */
 static void run_job(struct job_ctx *x)
@@ -294,31 +224,25 @@ static void run_job(struct job_ctx *x)
     for (int pass = 0; pass < (x->fwd ? 1 : 2); pass++) {
         x->parity = pass;
         int64_t n = x->fwd ? blocks : (blocks + 1 - pass) / 2;
-        if (!x->q->streamed && blocks >= WINO_PAR_BLOCKS) {
+        if (blocks >= WINO_PAR_BLOCKS) {
             xai_par_for(x->j->par, n, run_block, x);
             continue;
         }
-        for (int64_t i = 0; i < n; i++) {
-            int64_t b = x->fwd ? i : 2 * i + pass;
-            if (x->q->streamed)
-                run_streamed(x, b);
-            else
-                run_stages(x, b);
-        }
+        for (int64_t i = 0; i < n; i++) run_stages(x, x->fwd ? i : 2 * i + pass);
     }
 }
 
 void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
                       float *y)
 {
-    struct xai_wgeo q = geo_of(j->g, j->m, j->n, !j->u);
+    struct xai_wgeo q = geo_of(j->g, j->m, j->n);
     struct job_ctx c = {&q, j, x, bias, NULL, y, true, relu, 0, {0}};
     run_job(&c);
 }
 
 void xai_wino_backward(const struct xai_wino_job *j, const float *gy, const float *mask, float *gx)
 {
-    struct xai_wgeo q = geo_of(j->g, j->m, j->n, !j->u);
+    struct xai_wgeo q = geo_of(j->g, j->m, j->n);
     struct job_ctx c = {&q, j, gy, NULL, mask, gx, false, false, 0, {0}};
     run_job(&c);
 }

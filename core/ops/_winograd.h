@@ -18,9 +18,7 @@
  * Work is split into blocks of whole tile rows (over the batch), sized by the channel counts
  * only; blocks, or the channels and xi of one block, are the items of parallel loops.
  *
- * The weights are either transformed once (xai_wino_weights, at load: 4x the weights' size)
- * or, "streamed", per call by slices of channels (for layers whose maps are too small at
- * batch 1 to be worth keeping them, run at a larger batch).
+ * The weights are transformed once, at load (xai_wino_weights: 4x the weights' size).
  */
 #ifndef XAI_OPS_WINOGRAD_H
 #define XAI_OPS_WINOGRAD_H
@@ -45,8 +43,7 @@ void xai_wino_weights(const float *w, int64_t m, int64_t c, float *u);
 struct xai_wino_job {
     const struct xai_win *g; /* g->c: input channels of the group */
     int64_t m, n;            /* output channels of the group, batch items */
-    const float *u;          /* xai_wino_weights of the group; NULL: streamed from w */
-    const float *w;          /* the group's weights [m][c][3][3] (streamed) */
+    const float *u;          /* xai_wino_weights of the group */
     int64_t xs, ys;          /* floats from one batch item to the next, input and output side */
     xai_par *par;
     float *scratch; /* per thread: xai_wino_scratch floats, stride floats apart */
@@ -54,7 +51,7 @@ struct xai_wino_job {
 };
 
 /* Floats of scratch one thread needs for a job on this window, m output channels, n items. */
-size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, bool streamed);
+size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n);
 /* relu: y = max(conv + bias, 0) (a fused Relu, op.h). */
 void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
                       float *y);

@@ -16,9 +16,10 @@
 /* The transforms are compiled for AVX-512 and AVX2 too, picked at load by the CPU (GCC's
  * function multi-versioning): wider vectors, the same operations in the same order (no
  * contraction into FMA in ISO C mode), so the same numbers on any of them. The helpers are
- * inlined into each version. Not under ThreadSanitizer: the loader runs the versions' ifunc
- * resolvers before TSan's runtime is up, and the instrumented resolvers crash. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
+ * inlined into each version. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+/* (not in sanitizer builds: their runtime is not up yet when the loader runs the resolvers) */
 #define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define ROW_CLONES
@@ -46,45 +47,6 @@ void xai_wino_weights(const float *w, int64_t m, int64_t c, float *u)
                 u[(k * 6 + l) * m * c + mc] =
                     (float)(t[k][0] * G[l][0] + t[k][1] * G[l][1] + t[k][2] * G[l][2]);
     }
-}
-
-/* Kernels per block of the float transform: gathered into columns, so that the arithmetic
- * runs across kernels. */
-#define WT_BLOCK 64
-
-/* The six values G x for the column (a, b, c) of a kernel, into o0..o5 at p. */
-static inline void g_col(float a, float b, float c, float *o, int64_t os, int64_t p)
-{
-    float s = a + c, q = a * (1.f / 24) + c * (1.f / 6);
-    o[p] = 0.25f * a;
-    o[os + p] = (s + b) * (-1.f / 6);
-    o[2 * os + p] = (s - b) * (-1.f / 6);
-    o[3 * os + p] = q + b * (1.f / 12);
-    o[4 * os + p] = q - b * (1.f / 12);
-    o[5 * os + p] = c;
-}
-
-static void weights_block(const float *src, int64_t nb, float *u, int64_t us)
-{
-    float g[9][WT_BLOCK], t[18][WT_BLOCK]; /* t[k * 3 + j]: (G g)[k][j] */
-    for (int64_t p = 0; p < nb; p++)
-        for (int e = 0; e < 9; e++) g[e][p] = src[p * 9 + e];
-    for (int j = 0; j < 3; j++)
-        for (int64_t p = 0; p < nb; p++)
-            g_col(g[j][p], g[3 + j][p], g[6 + j][p], &t[j][0], 3 * WT_BLOCK, p);
-    for (int k = 0; k < 6; k++)
-        for (int64_t p = 0; p < nb; p++)
-            g_col(t[k * 3][p], t[k * 3 + 1][p], t[k * 3 + 2][p], u + k * 6 * us, us, p);
-}
-
-void xai_wino_weights_runs(const float *w, int64_t runs, int64_t len, int64_t stride, float *u,
-                           int64_t us)
-{
-    for (int64_t r = 0; r < runs; r++)
-        for (int64_t i = 0; i < len; i += WT_BLOCK) {
-            int64_t nb = len - i < WT_BLOCK ? len - i : WT_BLOCK;
-            weights_block(w + (r * stride + i) * 9, nb, u + r * len + i, us);
-        }
 }
 
 /* ---- forward transforms ---- */

@@ -19,8 +19,6 @@ struct xai_wgeo {
     int64_t per;    /* tile rows per block */
     int64_t blocks; /* blocks */
     int64_t lp;     /* floats of one line buffer (>= 4 * tw + 2) */
-    bool streamed;  /* weights transformed per call (_winograd.c) */
-    size_t shared;  /* floats of thread 0's scratch the whole block shares (streamed) */
     size_t scratch; /* floats per thread */
 };
 
@@ -38,10 +36,5 @@ void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, const float *
 /* dX += B dV B^T under each tile of tile row ty of one input-gradient plane, from dv[xi*vs+t]. */
 void xai_wino_dx_row(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
                      int64_t ty, float *lines);
-
-/* U = G g G^T in float for the 3x3 kernels w + (r * stride + i) * 9, r < runs, i < len:
- * u[xi * us + r * len + i]. */
-void xai_wino_weights_runs(const float *w, int64_t runs, int64_t len, int64_t stride, float *u,
-                           int64_t us);
 
 #endif

@@ -2,7 +2,8 @@
  * batch_normalization.c - BatchNormalization, inference form: y = a[c] * x + b[c] over the
  * channel axis 1, with a = scale / sqrt(var + epsilon) and b = B - mean * a precomputed at
  * load from the constant scale, B, mean and var. Backward: dx += a[c] * dy. A following Relu
- * can be fused (op.h: xai_op_run.relu).
+ * and a Concat before it can be fused (op.h: xai_op_run.relu, .cat), as DenseNet's
+ * Concat -> BatchNormalization -> Relu.
  * training_mode = 1 and the extra outputs (running mean/var) are refused.
  */
 #include <math.h>
@@ -119,18 +120,37 @@ struct bn_ctx {
     int64_t hw;
 };
 
+/* Offset of plane q (item q / c, channel q % c) in input i of a fused Concat holding it. */
+static int64_t cat_plane(const struct xai_cat *cat, int64_t c, int64_t q, int64_t hw, int *i)
+{
+    int64_t n = q / c, ch = q % c;
+    for (*i = 0; *i < cat->n; (*i)++) {
+        int64_t ci = cat->in[*i]->shape.d[1];
+        if (ch < ci) return (n * ci + ch) * hw;
+        ch -= ci;
+    }
+    return -1; /* not reached: the channels add up (session.c checks the shapes) */
+}
+
 /* Planes [q0, q1) (a plane: one batch item's channel). */
 static void fwd_planes(void *c, int64_t q0, int64_t q1)
 {
     const struct bn_ctx *k = c;
     const struct bn_p *p = k->r->p;
-    const float *x = k->r->in[0]->data, *a = p->ab, *b = p->ab + p->c;
+    const float *a = p->ab, *b = p->ab + p->c;
     float *y = k->r->out[0]->data;
-    for (int64_t q = q0; q < q1; q++)
+    for (int64_t q = q0; q < q1; q++) {
+        const float *x = k->r->in[0]->data + q * k->hw;
+        int i;
+        if (k->r->cat) {
+            int64_t off = cat_plane(k->r->cat, p->c, q, k->hw, &i);
+            x = k->r->cat->in[i]->data + off;
+        }
         if (k->r->relu)
-            xai_vec_affine_relu(k->hw, a[q % p->c], b[q % p->c], x + q * k->hw, y + q * k->hw);
+            xai_vec_affine_relu(k->hw, a[q % p->c], b[q % p->c], x, y + q * k->hw);
         else
-            xai_vec_affine(k->hw, a[q % p->c], b[q % p->c], x + q * k->hw, y + q * k->hw);
+            xai_vec_affine(k->hw, a[q % p->c], b[q % p->c], x, y + q * k->hw);
+    }
 }
 
 /* gx[k] += a * (y[k] > 0 ? gy[k] : 0): the gradient through a fused Relu, y its output. */
@@ -148,12 +168,20 @@ static void bwd_planes(void *c, int64_t q0, int64_t q1)
     const struct bn_ctx *k = c;
     const struct bn_p *p = k->r->p;
     const float *gy = k->r->gout[0]->data, *y = k->r->out[0]->data;
-    float *gx = k->r->gin[0]->data;
-    for (int64_t q = q0; q < q1; q++)
+    float *gx = k->r->gin[0] ? k->r->gin[0]->data : NULL;
+    for (int64_t q = q0; q < q1; q++) {
+        float *g = gx ? gx + q * k->hw : NULL;
+        int i;
+        if (k->r->cat) {
+            int64_t off = cat_plane(k->r->cat, p->c, q, k->hw, &i);
+            g = k->r->cat->gin[i] ? k->r->cat->gin[i]->data + off : NULL;
+        }
+        if (!g) continue;
         if (k->r->relu)
-            axpy_masked(k->hw, p->ab[q % p->c], y + q * k->hw, gy + q * k->hw, gx + q * k->hw);
+            axpy_masked(k->hw, p->ab[q % p->c], y + q * k->hw, gy + q * k->hw, g);
         else
-            xai_vec_axpy(k->hw, p->ab[q % p->c], gy + q * k->hw, gx + q * k->hw);
+            xai_vec_axpy(k->hw, p->ab[q % p->c], gy + q * k->hw, g);
+    }
 }
 
 static void forward(const struct xai_op_run *r)
@@ -166,7 +194,7 @@ static void forward(const struct xai_op_run *r)
 static void backward(const struct xai_op_run *r)
 {
     const struct bn_p *p = r->p;
-    if (!r->gout[0] || !r->gin[0]) return;
+    if (!r->gout[0] || (!r->gin[0] && !r->cat)) return;
     struct bn_ctx k = {r, plane(&r->in[0]->shape)};
     xai_par_range(r->par, r->in[0]->shape.d[0] * p->c, xai_par_piece(k.hw), bwd_planes, &k);
 }
@@ -179,6 +207,7 @@ const struct xai_op_def xai_op_batch_normalization = {
     .bwd_in = 0u,
     .fuse_relu = true,
     .relu_grad = true,
+    .fuse_concat = true,
     .init = init,
     .infer = infer,
     .forward = forward,

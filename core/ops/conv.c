@@ -4,7 +4,8 @@
  *
  * The ways it computes (_conv_paths.h), chosen per node and shape: depthwise convolutions
  * (one input channel per group) run a direct loop; 3x3 stride-1 convolutions run Winograd
- * F(4x4, 3x3) (_winograd.h) when their maps or the batch are big enough (see WINO_TILES); other
+ * F(4x4, 3x3) (_winograd.h) when their maps or the batch are big enough (see WINO_TILES;
+ * weights other than the model's, as LRP's modified copies, never use the kept transform); other
  * stride-1 convolutions with few output channels run shifted views of a padded copy
  * (_conv_shift.c); the rest im2col + sgemm (_conv_gemm.c). All split their work between the
  * session's threads by shape only. A following Relu can be fused (op.h).
@@ -23,8 +24,10 @@ struct conv_p {
     struct xai_conv_attrs a;
     int64_t m, cg; /* output channels; input channels per group */
     bool bias;
-    bool wino; /* Winograd allowed (XAI_WINOGRAD=1 at load; see use_winograd) */
-    float *u;  /* Winograd weights, group after group (see use_winograd); NULL: not used */
+    bool wino;       /* Winograd allowed (unless XAI_WINOGRAD=0 at load; see use_winograd) */
+    float *u;        /* Winograd weights, group after group (see use_winograd); NULL: none */
+    const float *w0; /* the model's weights: runs on others (LRP's modified copies) take no
+                        Winograd path (see path_of) */
 };
 
 static void free_params(void *pp)
@@ -48,38 +51,47 @@ static bool is_depthwise(const struct conv_p *p)
     return p->cg == 1 && p->a.group > 1;
 }
 
-/* 3x3 stride-1 convolutions run Winograd F(4x4, 3x3) (_winograd.h). With transformed weights
- * kept from load when their output has at least WINO_TILES 4x4 tiles per batch item (decided
- * from the input's shape at batch 1); on smaller maps with many channels the gemms get too
- * narrow at batch 1, and the transformed weights (4x the weights) too big for what they save.
- * Those run Winograd with weights transformed per call (streamed) once the batch brings
- * WINO_STREAM_TILES tiles, im2col otherwise.
- * Off unless XAI_WINOGRAD=1 is set when the model loads: F(4x4, 3x3) is accurate to about 1e-5
- * of the largest output instead of 1e-7, which can flip a Relu whose input is within that of
- * zero; integrated gradients from a constant baseline then differ from PyTorch's by more than
- * the reference tests' 1e-3 (docs/performance.md). */
+/* 3x3 stride-1 convolutions run Winograd F(4x4, 3x3) (_winograd.h), with weights transformed
+ * at load, when their output has at least WINO_TILES 4x4 tiles per batch item (decided from
+ * the input's shape at batch 1): on smaller maps with many channels the gemms get too narrow
+ * at batch 1, and the transformed weights (4x the weights) too big for what they save.
+ * (Transforming them per call for batches of such maps was tried: on par with im2col at
+ * batch 16, so those run im2col.)
+ * On unless XAI_WINOGRAD=0 is set when the model loads: F(4x4, 3x3) is accurate to about 1e-5
+ * of the largest output instead of 1e-7 (docs/performance.md, "Winograd and accuracy"). */
 #define WINO_TILES 16
-#define WINO_STREAM_TILES 32
+/* ... and at least WINO_CHANNELS input channels per group: below, the transforms cost more
+ * than the gemms save (a first layer on a grey image), and such a layer's backward is often
+ * the input gradient itself, which Winograd's rounding (about 1e-5 of the largest value,
+ * against 1e-7) would reach undamped. */
+#define WINO_CHANNELS 8
 
 static int64_t wino_tiles(const struct xai_win *g)
 {
     return ((g->oh + 3) / 4) * ((g->ow + 3) / 4);
 }
 
+static bool wino_layer(const struct conv_p *p, const struct xai_win *g)
+{
+    return !is_depthwise(p) && p->a.nsp == 2 && p->cg >= WINO_CHANNELS && xai_wino_fits(g);
+}
+
 static bool use_winograd(const struct conv_p *p, const struct xai_shape *x)
 {
     struct xai_win g;
-    if (!p->wino || is_depthwise(p) || p->a.nsp != 2 || window(p, x, &g, NULL) ||
-        !xai_wino_fits(&g))
-        return false;
-    return wino_tiles(&g) >= WINO_TILES;
+    return p->wino && !window(p, x, &g, NULL) && wino_layer(p, &g) && wino_tiles(&g) >= WINO_TILES;
 }
 
-/* Winograd at this batch size: kept weights, or streamed ones. */
-static bool use_streamed(const struct conv_p *p, const struct xai_win *g, int64_t n)
+enum path { PATH_DEPTHWISE, PATH_WINO, PATH_SHIFT, PATH_GEMM };
+
+/* The path for a run on weights w (see the top). Winograd only on the model's own weights:
+ * runs on others are LRP's passes on modified copies, whose ratios of small sums Winograd's
+ * rounding would disturb. */
+static enum path path_of(const struct conv_p *p, const struct xai_win *g, int64_t n, const float *w)
 {
-    return p->wino && !p->u && !is_depthwise(p) && p->a.nsp == 2 && xai_wino_fits(g) &&
-           n * wino_tiles(g) >= WINO_STREAM_TILES;
+    if (is_depthwise(p)) return PATH_DEPTHWISE;
+    if (p->u && w == p->w0) return PATH_WINO;
+    return xai_conv_shift_fits(g, p->m, p->a.group, n) ? PATH_SHIFT : PATH_GEMM;
 }
 
 static xai_status init(const struct xai_node_def *nd, void **params, struct xai_err *err)
@@ -97,7 +109,7 @@ static xai_status init(const struct xai_node_def *nd, void **params, struct xai_
                         nd->name, (long long)p.m, (long long)p.a.group);
     if ((st = xai_conv_bias(nd, 2, p.m, &p.bias, err))) return st;
     const char *wino = getenv("XAI_WINOGRAD");
-    p.wino = wino && !strcmp(wino, "1");
+    p.wino = !(wino && !strcmp(wino, "0"));
     if (use_winograd(&p, &nd->in_shape[0])) {
         int64_t mg = p.m / p.a.group, per = 36 * mg * p.cg;
         if (!(p.u = malloc(sizeof(float) * (size_t)(per * p.a.group))))
@@ -105,6 +117,7 @@ static xai_status init(const struct xai_node_def *nd, void **params, struct xai_
         for (int64_t gi = 0; gi < p.a.group; gi++)
             xai_wino_weights(nd->in_const[1]->f + gi * mg * p.cg * 9, mg, p.cg, p.u + gi * per);
     }
+    p.w0 = nd->in_const[1]->f;
     struct conv_p *out = malloc(sizeof *out);
     if (!out) {
         free(p.u);
@@ -132,10 +145,14 @@ static size_t scratch(const void *pp, const struct xai_shape *in, int n_in,
     const struct conv_p *p = pp;
     struct xai_win g;
     if (window(p, &in[0], &g, NULL) || is_depthwise(p)) return 0;
+    /* any path a run may take: the kept weights', or another on other weights */
     int64_t n = in[0].d[0];
-    if (p->u || use_streamed(p, &g, n)) return xai_wino_scratch(&g, p->m / p->a.group, n, !p->u);
-    if (xai_conv_shift_fits(&g, p->m, p->a.group, n)) return xai_conv_shift_scratch(&g, p->m);
-    return xai_conv_gemm_scratch(&g, p->m, p->a.group, n);
+    size_t kept = p->u ? xai_wino_scratch(&g, p->m / p->a.group, n) : 0, other;
+    if (xai_conv_shift_fits(&g, p->m, p->a.group, n))
+        other = xai_conv_shift_scratch(&g, p->m);
+    else
+        other = xai_conv_gemm_scratch(&g, p->m, p->a.group, n);
+    return kept > other ? kept : other;
 }
 
 static int64_t macs(const void *pp, const struct xai_shape *in, int n_in,
@@ -186,8 +203,7 @@ static struct xai_wino_job wino_job(const struct conv_p *p, const struct xai_win
     return (struct xai_wino_job){g,
                                  mg,
                                  r->in[0]->shape.d[0],
-                                 p->u ? p->u + gi * 36 * mg * p->cg : NULL,
-                                 r->in[1]->data + gi * mg * p->cg * 9,
+                                 p->u + gi * 36 * mg * p->cg,
                                  p->cg * p->a.group * g->h * g->w,
                                  p->m * g->oh * g->ow,
                                  r->par,
@@ -240,20 +256,22 @@ static void forward(const struct xai_op_run *r)
     struct xai_win g;
     if (window(p, &r->in[0]->shape, &g, NULL)) return;
     int64_t n = r->in[0]->shape.d[0];
-    if (is_depthwise(p)) {
-        struct dw_ctx c = {p, &g, r};
-        xai_par_for(r->par, n * p->m, dw_forward_plane, &c);
-        return;
-    }
-    if (p->u || use_streamed(p, &g, n)) {
-        forward_winograd(p, &g, r);
-        return;
-    }
     struct xai_conv_job j = conv_job(p, &g, r);
-    if (xai_conv_shift_fits(&g, p->m, p->a.group, n))
+    struct dw_ctx c = {p, &g, r};
+    switch (path_of(p, &g, n, r->in[1]->data)) {
+    case PATH_DEPTHWISE:
+        xai_par_for(r->par, n * p->m, dw_forward_plane, &c);
+        break;
+    case PATH_WINO:
+        forward_winograd(p, &g, r);
+        break;
+    case PATH_SHIFT:
         xai_conv_shift_forward(&j, r->in[0]->data, r->out[0]->data);
-    else
+        break;
+    case PATH_GEMM:
         xai_conv_gemm_forward(&j, r->in[0]->data, r->out[0]->data);
+        break;
+    }
 }
 
 /* Backward through a fused Relu on the paths that read dY directly: mask it in place first
@@ -280,19 +298,17 @@ static void backward(const struct xai_op_run *r)
     struct xai_win g;
     if (!r->gout[0] || !r->gin[0] || window(p, &r->in[0]->shape, &g, NULL)) return;
     int64_t n = r->in[0]->shape.d[0];
-    if (is_depthwise(p)) {
-        struct dw_ctx c = {p, &g, r};
-        if (r->relu) mask_relu(r);
-        xai_par_for(r->par, n * p->a.group, dw_backward_plane, &c);
-        return;
-    }
-    if (p->u || use_streamed(p, &g, n)) {
+    enum path path = path_of(p, &g, n, r->in[1]->data);
+    if (path == PATH_WINO) { /* masks a fused Relu's dY itself */
         backward_winograd(p, &g, r);
         return;
     }
     if (r->relu) mask_relu(r);
     struct xai_conv_job j = conv_job(p, &g, r);
-    if (xai_conv_shift_fits(&g, p->m, p->a.group, n))
+    struct dw_ctx c = {p, &g, r};
+    if (path == PATH_DEPTHWISE)
+        xai_par_for(r->par, n * p->a.group, dw_backward_plane, &c);
+    else if (path == PATH_SHIFT)
         xai_conv_shift_backward(&j, r->gout[0]->data, r->gin[0]->data);
     else
         xai_conv_gemm_backward(&j, r->gout[0]->data, r->gin[0]->data);

@@ -4,13 +4,15 @@
  * Reads the manifest written by tools/make_method_fixtures.py: for each case runs the named
  * method through the engine on the same ONNX file, input, target, parameters, seed and
  * segments, and compares the map with PyTorch's: Pearson correlation > 0.999 and relative L2
- * error ||a - b|| / ||b|| < 1e-3; metrics the reference recorded ({name: {value, tol}}, e.g. the
- * convergence delta of integrated gradients) must match within tol. Fails too when a method
- * of the engine's table has no case.
+ * error ||a - b|| / ||b|| < 1e-3 (methods that sample inputs: see SAMPLED_L2); metrics the
+ * reference recorded ({name: {value, tol}}, e.g. the convergence delta of integrated
+ * gradients) must match within tol. Fails too when a method of the engine's table has no
+ * case.
  *
  * usage: test_methods FIXTURE_DIR [substring...]
  */
 #include <jansson.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +106,27 @@ static void compare(const float *a, const float *b, int64_t n, double *pearson, 
     *rel_l2 = b2 > 0 ? sqrt(d2 / b2) : sqrt(d2);
 }
 
+/* Methods whose maps average input gradients over many sampled inputs (noise, a path): each
+ * sample crosses many ReLU gates near zero, where any change of float32 rounding flips a few
+ * and moves the average. With the plain convolutions (XAI_WINOGRAD=0: rounding within 1e-7 of
+ * PyTorch's) they are held to the bar of every method. With the engine's default Winograd
+ * F(4x4, 3x3) convolutions (rounding 1e-5) the "rounding" run holds them to pearson > 0.9995
+ * and rel-L2 < SAMPLED_L2, and metrics to their "tol_rounding" where the reference gives one.
+ * Measured on resnet18's integrated gradients: plain convolutions with OpenBLAS's Haswell
+ * kernels instead of SkylakeX already give rel-L2 7.3e-3 (pearson 0.99997), Winograd 1.0e-2
+ * (0.99995); smoothgrad about 1e-3. A wrong noise scale or path gives 1e-1 and more. */
+static bool rounding_mode;
+#define SAMPLED_L2 2e-2
+static const char *const sampled_methods[] = {"integrated_gradients", "smoothgrad", "smoothgrad_sq",
+                                              "vargrad", NULL};
+
+static bool samples_inputs(const char *method)
+{
+    for (int i = 0; sampled_methods[i]; i++)
+        if (strcmp(method, sampled_methods[i]) == 0) return true;
+    return false;
+}
+
 struct inputs {
     float *x, *ref, *segf;
     int32_t *seg;
@@ -127,7 +150,8 @@ static int check_metrics(const struct xai_method_result *res, json_t *expect, ch
     json_object_foreach(expect, key, e)
     {
         double want = json_number_value(json_object_get(e, "value"));
-        double tol = json_number_value(json_object_get(e, "tol"));
+        json_t *tr = json_object_get(e, "tol_rounding");
+        double tol = json_number_value(rounding_mode && tr ? tr : json_object_get(e, "tol"));
         int i = 0;
         while (i < res->n_metrics && strcmp(res->metrics[i].name, key)) i++;
         size_t len = strlen(msg);
@@ -246,7 +270,8 @@ static int run_case(const char *dir, json_t *c)
     }
     double r, e;
     compare(res.map, in.ref, hw, &r, &e);
-    ok = r > 0.999 && e < 1e-3;
+    ok = rounding_mode && samples_inputs(mname) ? r > 0.9995 && e < SAMPLED_L2
+                                                : r > 0.999 && e < 1e-3;
     snprintf(msg, sizeof msg, "pearson %.6f  rel-L2 %.2e", r, e);
     const char *cls = json_string_value(json_object_get(c, "classes"));
     if (cls) ok &= check_classes(dir, cls, &res, in.ref, hw, msg, sizeof msg);
@@ -298,6 +323,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_methods FIXTURE_DIR [substring...]\n");
         return 2;
     }
+    const char *wino = getenv("XAI_WINOGRAD");
+    rounding_mode = !(wino && !strcmp(wino, "0")); /* the engine's default: Winograd on */
+    printf("conv rounding: %s\n", rounding_mode ? "Winograd (default)" : "plain (XAI_WINOGRAD=0)");
     char path[4096];
     snprintf(path, sizeof path, "%s/manifest.json", argv[1]);
     json_error_t jerr;

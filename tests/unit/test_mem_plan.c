@@ -343,6 +343,151 @@ static void test_relu_fusion(void **state)
     xai_model_free(m);
 }
 
+/* A dense block: x[N,4,9,9] -> Conv 3x3 (a) -> Concat(x, a) -> BatchNorm -> Relu -> Conv 1x1
+ * (b) -> Concat(x, a, b) -> BatchNorm -> Relu -> GlobalAveragePool -> Flatten -> Gemm. */
+static xai_model *dense_model(void)
+{
+    static const int64_t xd[] = {-1, 4, 9, 9}, w1d[] = {3, 4, 3, 3}, w2d[] = {2, 7, 1, 1},
+                         c7[] = {7}, c9[] = {9}, gd[] = {3, 9}, k3[] = {3, 3}, p1[] = {1, 1, 1, 1};
+    float w1[108], w2[14], s7[7], b7[7], m7[7], v7[7], s9[9], b9[9], m9[9], v9[9], wg[27];
+    for (int i = 0; i < 108; i++) w1[i] = sinf(0.53f * (float)i) * 0.4f;
+    for (int i = 0; i < 14; i++) w2[i] = cosf(0.71f * (float)i) * 0.6f;
+    for (int i = 0; i < 9; i++) {
+        float *s_ = i < 7 ? s7 : NULL;
+        if (s_) {
+            s7[i] = 1.f + 0.05f * (float)i, b7[i] = 0.1f * sinf((float)i);
+            m7[i] = 0.05f * cosf((float)i), v7[i] = 0.6f + 0.1f * (float)i;
+        }
+        s9[i] = 0.9f + 0.03f * (float)i, b9[i] = 0.1f * cosf(2.f * (float)i);
+        m9[i] = 0.04f * sinf((float)i), v9[i] = 0.7f + 0.05f * (float)i;
+    }
+    for (int i = 0; i < 27; i++) wg[i] = sinf(0.9f * (float)i + 0.3f);
+    struct mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, 4, xd);
+    mb_init_f(&b, "w1", 4, w1d, w1);
+    mb_init_f(&b, "w2", 4, w2d, w2);
+    mb_init_f(&b, "s7", 1, c7, s7);
+    mb_init_f(&b, "b7", 1, c7, b7);
+    mb_init_f(&b, "m7", 1, c7, m7);
+    mb_init_f(&b, "v7", 1, c7, v7);
+    mb_init_f(&b, "s9", 1, c9, s9);
+    mb_init_f(&b, "b9", 1, c9, b9);
+    mb_init_f(&b, "m9", 1, c9, m9);
+    mb_init_f(&b, "v9", 1, c9, v9);
+    mb_init_f(&b, "wg", 2, gd, wg);
+    Xonnx__NodeProto *c = mb_node(&b, "Conv", "x,w1", "a");
+    mb_attr_ints(&b, c, "kernel_shape", 2, k3);
+    mb_attr_ints(&b, c, "pads", 4, p1);
+    mb_attr_i(&b, mb_node(&b, "Concat", "x,a", "cat1"), "axis", 1);
+    mb_node(&b, "BatchNormalization", "cat1,s7,b7,m7,v7", "n1");
+    mb_node(&b, "Relu", "n1", "r1");
+    mb_node(&b, "Conv", "r1,w2", "bb");
+    mb_attr_i(&b, mb_node(&b, "Concat", "x,a,bb", "cat2"), "axis", 1);
+    mb_node(&b, "BatchNormalization", "cat2,s9,b9,m9,v9", "n2");
+    mb_node(&b, "Relu", "n2", "r2");
+    mb_node(&b, "GlobalAveragePool", "r2", "gap");
+    mb_node(&b, "Flatten", "gap", "fl");
+    mb_attr_i(&b, mb_node(&b, "Gemm", "fl,wg", "y"), "transB", 1);
+    mb_output(&b, "y");
+    size_t len;
+    uint8_t *buf = mb_pack(&b, &len);
+    xai_model *m = NULL;
+    struct xai_err err = {{0}};
+    assert_int_equal(xai_onnx_load(buf, len, NULL, &m, &err), XAI_OK);
+    free(buf);
+    mb_free(&b);
+    return m;
+}
+
+/* Concat's rule along axis 1, as an override (counting its calls). */
+static void concat_rule(const struct xai_op_run *r, void *user)
+{
+    (*(int *)user)++;
+    const struct xai_shape *o = &r->gout[0]->shape;
+    int64_t hw = o->d[2] * o->d[3], off = 0;
+    for (int i = 0; i < r->n_in; i++) {
+        int64_t ci = r->in[i]->shape.d[1];
+        for (int64_t n = 0; r->gin[i] && n < o->d[0]; n++)
+            for (int64_t k = 0; k < ci * hw; k++)
+                r->gin[i]->data[n * ci * hw + k] += r->gout[0]->data[(n * o->d[1] + off) * hw + k];
+        off += ci;
+    }
+}
+
+/* Logits and the input gradient of logit 2 of dense_model into y and g. */
+static void dense_run(xai_session *s, const xai_model *m, int n,
+                      const struct xai_backward_opts *opts, float *y, float *g)
+{
+    struct xai_err err = {{0}};
+    float x[2 * 324], seed[2 * 3] = {0};
+    for (int i = 0; i < n * 324; i++) x[i] = cosf(0.37f * (float)i) * 1.1f;
+    struct xai_tensor in = {{4, {n, 4, 9, 9}}, x}, sd = {{2, {n, 3}}, seed};
+    for (int i = 0; i < n; i++) seed[i * 3 + 2] = 1.f;
+    assert_int_equal(xai_session_forward(s, &in, &err), XAI_OK);
+    memcpy(y, xai_session_output(s, 0)->data, sizeof(float) * (size_t)(n * 3));
+    struct xai_grad_seed gs = {m->outputs[0], &sd};
+    assert_int_equal(xai_session_backward(s, &gs, 1, opts, &err), XAI_OK);
+    assert_true(xai_session_plan_check(s));
+    memcpy(g, xai_session_grad(s, m->input)->data, sizeof(float) * (size_t)(n * 324));
+}
+
+static void dense_same(xai_session *a, xai_session *b, const xai_model *m, int n,
+                       const struct xai_backward_opts *opts)
+{
+    float ya[6], yb[6], ga[2 * 324], gb[2 * 324];
+    dense_run(a, m, n, opts, ya, ga);
+    dense_run(b, m, n, opts, yb, gb);
+    assert_memory_equal(ya, yb, sizeof(float) * (size_t)(n * 3));
+    assert_memory_equal(ga, gb, sizeof(float) * (size_t)(n * 324));
+}
+
+/* A Concat along channels fused into the BatchNorm reading it: the numbers of the unfused
+ * graph, with and without overrides of Concat's or BatchNorm's rule, on threads too. */
+static void test_concat_fusion(void **state)
+{
+    xai_model *m = dense_model();
+    xai_session *lean, *full, *par;
+    struct xai_err err = {{0}};
+    assert_int_equal(xai_session_new(m, &lean, &err), XAI_OK);
+    assert_int_equal(xai_session_new(m, &full, &err), XAI_OK);
+    assert_int_equal(xai_session_new(m, &par, &err), XAI_OK);
+    assert_int_equal(xai_session_keep_op(full, NULL, &err), XAI_OK);
+    assert_int_equal(xai_session_set_threads(par, 2, &err), XAI_OK);
+    for (int n = 1; n <= 2; n++) {
+        dense_same(lean, full, m, n, NULL);
+        dense_same(lean, par, m, n, NULL);
+        assert_int_equal(xai_session_fused_concats(lean), 2);
+        assert_int_equal(xai_session_fused_concats(full), 0);
+        assert_null(xai_session_tensor(lean, "cat2"));
+        /* an override of Concat's rule: the Concat runs its own backward again */
+        int calls = 0;
+        struct xai_grad_override ov = {"Concat", concat_rule, &calls};
+        struct xai_backward_opts o = {&ov, 1, NULL, 0};
+        dense_same(lean, full, m, n, &o);
+        assert_int_equal(calls, 4);
+        /* a stop at a fused Concat's output: its gradient stays readable */
+        int stop = xai_model_find(m, "cat1");
+        struct xai_backward_opts so = {NULL, 0, &stop, 1};
+        float y[6], gx[2 * 324], g[2 * 7 * 81];
+        dense_run(lean, m, n, &so, y, gx);
+        const struct xai_tensor *gl = xai_session_grad(lean, stop);
+        assert_non_null(gl);
+        memcpy(g, gl->data, sizeof(float) * (size_t)(n * 7 * 81));
+        dense_run(full, m, n, &so, y, gx);
+        assert_memory_equal(g, xai_session_grad(full, stop)->data,
+                            sizeof(float) * (size_t)(n * 7 * 81));
+    }
+    /* keeping a Concat's output unfuses it */
+    assert_int_equal(xai_session_keep(lean, xai_model_find(m, "cat2"), &err), XAI_OK);
+    dense_same(lean, full, m, 2, NULL);
+    assert_int_equal(xai_session_fused_concats(lean), 1);
+    xai_session_free(lean);
+    xai_session_free(full);
+    xai_session_free(par);
+    xai_model_free(m);
+}
+
 /* The branchy model on a session with threads: bit-identical to one thread. */
 static void test_threads_match(void **state)
 {
@@ -371,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_check_finds_overlap),
         cmocka_unit_test(test_session_matches_keep_all),
         cmocka_unit_test(test_relu_fusion),
+        cmocka_unit_test(test_concat_fusion),
         cmocka_unit_test(test_threads_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,11 +102,16 @@ def compute(ctx, params):
     attr, sx, sb = attribute(ctx, params)
     ds = sx - sb
     delta = attr.sum().item() - ds
-    # The engine's gradients differ from torch's by float32 rounding (~1e-5 relative); the
-    # delta is a small difference of sums of size |dS|, so it is compared to that scale.
-    tol = 2e-4 * max(abs(ds), 1.0)
-    metrics = {"ig_delta": {"value": delta, "tol": tol},
-               "ig_delta_relative": {"value": abs(delta) / abs(ds), "tol": tol / abs(ds)},
+    # The delta is a small difference of sums of size |dS|, so it is compared to that scale:
+    # 2e-4 |dS| when the engine runs the plain float32 convolutions (XAI_WINOGRAD=0), whose
+    # rounding is PyTorch's to 1e-7. "tol_rounding" is the bound for the engine's default
+    # path (Winograd F(4x4, 3x3), rounding 1e-5): along the path a few ReLU gates sit so near
+    # zero that any change of rounding flips them. OpenBLAS's Haswell kernels instead of the
+    # SkylakeX ones move the delta by 4e-3 |dS| with plain convolutions already; hence 5e-3.
+    tol, tol_r = 2e-4 * max(abs(ds), 1.0), 5e-3 * max(abs(ds), 1.0)
+    metrics = {"ig_delta": {"value": delta, "tol": tol, "tol_rounding": tol_r},
+               "ig_delta_relative": {"value": abs(delta) / abs(ds), "tol": tol / abs(ds),
+                                     "tol_rounding": tol_r / abs(ds)},
                "ig_score": {"value": sx, "tol": 1e-4 * max(abs(sx), 1.0)},
                "ig_baseline_score": {"value": sb, "tol": 1e-4 * max(abs(sb), 1.0)}}
     return attr.sum(dim=0).float().numpy(), metrics
