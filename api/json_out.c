@@ -75,7 +75,8 @@ bool api_method_fits(const struct api_model *m, const struct xai_method_def *d)
     if ((d->needs & XAI_NEEDS_GAP_HEAD) && !m->classifier.present) return false;
     if ((d->needs & XAI_NEEDS_RECONSTRUCTION) && m->recon_value < 0) return false;
     if ((d->needs & XAI_NEEDS_ATTENTION) && !m->n_attention) return false;
-    return !(d->needs & XAI_NEEDS_LAYER) || m->n_layers > 0;
+    if ((d->needs & XAI_NEEDS_LAYER) && m->n_layers == 0) return false;
+    return !d->fits || d->fits(m->engine, m->output, NULL);
 }
 
 static json_t *methods_json(const struct api_model *m)

@@ -207,4 +207,5 @@ const struct xai_method_def xai_method_lrp = {
     .n_params = 3,
     .signed_map = true,
     .run = run,
+    .fits = xai_lrp_fits,
 };
