@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -27,6 +28,8 @@ struct srv_conns {
     double limit;
     unsigned long long cut;
     int open;
+    struct pollfd *pfd; /* the sweeper's poll set */
+    size_t pfd_cap;
     bool stopping, thread_started;
     pthread_t thread;
 };
@@ -94,6 +97,7 @@ void srv_conns_stop(struct srv_conns *cs)
         cs->head = c->next;
         free(c);
     }
+    free(cs->pfd);
     pthread_cond_destroy(&cs->wake);
     pthread_mutex_destroy(&cs->lock);
     free(cs);
@@ -158,14 +162,26 @@ bool srv_conn_gone(struct srv_conns *cs, const struct srv_conn *c)
     return flag(cs, c, true);
 }
 
-/* Whether the peer has closed or reset its end of fd (pending data or not). */
+/* Whether poll's revents say the peer has closed or reset its end (pending data or not). */
+static bool left(short revents)
+{
+    return revents & (POLLRDHUP | POLLHUP | POLLERR);
+}
+
 static bool peer_left(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
     int n;
     while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR) {
     }
-    return n > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+    return n > 0 && left(p.revents);
+}
+
+/* Bytes received on fd and not read yet. */
+static int unread(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
 }
 
 bool srv_conn_run(struct srv_conns *cs, struct srv_conn *c, xai_session *s)
@@ -187,33 +203,70 @@ void srv_conn_ran(struct srv_conns *cs, struct srv_conn *c)
     pthread_mutex_unlock(&cs->lock);
 }
 
-/* One connection; called under the lock. Whether it was cut off or marked gone. */
-static bool sweep_one(struct srv_conns *cs, struct srv_conn *c, double now)
+/* Closes the connection under libmicrohttpd: shut down, and reset rather than close politely,
+ * so that what the kernel still holds for a slow reader is dropped at libmicrohttpd's close()
+ * instead of trickling out after it. */
+static void cut(struct srv_conn *c)
 {
+    struct linger reset = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+/* One connection, with poll's revents for its socket; called under the lock. Whether it was cut
+ * off or marked gone. */
+static bool sweep_one(struct srv_conns *cs, struct srv_conn *c, double now, short revents)
+{
+    if (c->gone || c->swept) return false;
     if (c->phase == SRV_PHASE_JOB) {
-        if (c->gone || !peer_left(c->fd)) return false;
+        if (!left(revents)) return false;
         c->gone = true;
         if (c->running) xai_session_set_deadline(c->running, 1e-9); /* long past */
         return true;
     }
-    if (c->swept || now - c->since <= cs->limit) return false;
+    /* A head or body whose client has left, all it sent already read: it can never complete.
+     * (libmicrohttpd may not notice when the end arrived with the last bytes.) */
+    if (left(revents) && !unread(c->fd)) {
+        c->gone = true;
+        cut(c);
+        return true;
+    }
+    if (now - c->since <= cs->limit) return false;
     c->swept = true;
     cs->cut++;
-    /* Reset rather than close politely: what the kernel still holds for a slow reader is
-     * dropped at libmicrohttpd's close() instead of trickling out after it. */
-    struct linger reset = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-    shutdown(c->fd, SHUT_RDWR);
+    cut(c);
+    return true;
+}
+
+/* The poll set for n connections; false when out of memory (the sweep then only times). */
+static bool poll_set(struct srv_conns *cs, size_t n)
+{
+    if (n <= cs->pfd_cap) return true;
+    size_t cap = n < 64 ? 64 : n * 2;
+    struct pollfd *p = realloc(cs->pfd, cap * sizeof *p);
+    if (!p) return false;
+    cs->pfd = p;
+    cs->pfd_cap = cap;
     return true;
 }
 
 int srv_conns_sweep(struct srv_conns *cs, double now)
 {
-    int n = 0;
+    int hits = 0;
+    size_t n = 0, i = 0;
     pthread_mutex_lock(&cs->lock);
-    for (struct srv_conn *c = cs->head; c; c = c->next) n += sweep_one(cs, c, now);
+    for (struct srv_conn *c = cs->head; c; c = c->next) n++;
+    bool polled = n && poll_set(cs, n);
+    for (struct srv_conn *c = cs->head; polled && c; c = c->next)
+        cs->pfd[i++] = (struct pollfd){.fd = c->fd, .events = POLLIN | POLLRDHUP};
+    if (polled)
+        while (poll(cs->pfd, n, 0) < 0 && errno == EINTR) {
+        }
+    i = 0;
+    for (struct srv_conn *c = cs->head; c; c = c->next, i++)
+        hits += sweep_one(cs, c, now, polled ? cs->pfd[i].revents : 0);
     pthread_mutex_unlock(&cs->lock);
-    return n;
+    return hits;
 }
 
 unsigned long long srv_conns_cut(struct srv_conns *cs)

@@ -11,9 +11,11 @@
  * HEAD, BODY and SEND may each last `limit` seconds (--read-timeout). Past it, the sweeper shuts
  * the socket down (shutdown(2), with SO_LINGER 0 so that the close resets it): libmicrohttpd's
  * thread then sees the peer gone and closes the connection itself; the descriptor stays
- * libmicrohttpd's. In JOB, the sweeper polls the socket:
- * a client that has closed or reset its end is marked gone, and the session running its job (if
- * one is) is given a deadline in the past, so the engine stops at its next node.
+ * libmicrohttpd's. The sweeper also polls every socket (one poll(2) for all): in JOB, a client
+ * that has closed or reset its end is marked gone, and the session running its job (if one is)
+ * is given a deadline in the past, so the engine stops at its next node; in HEAD or BODY, a
+ * client that has left with everything it sent already read is marked gone and cut off at once
+ * (libmicrohttpd 0.9.75 may miss an end of stream that arrives with the last bytes).
  *
  * Safety: an entry is added by libmicrohttpd's connection-start notification and removed by its
  * close notification, which libmicrohttpd makes before it closes the descriptor; the sweeper
@@ -48,7 +50,8 @@ void srv_conn_close(struct srv_conns *cs, struct srv_conn *c);
 void srv_conn_phase(struct srv_conns *cs, struct srv_conn *c, enum srv_phase p);
 /* Whether the sweeper cut the connection off (its request is logged 408). */
 bool srv_conn_swept(struct srv_conns *cs, const struct srv_conn *c);
-/* Whether the client closed or reset its end while its job waited or ran. */
+/* Whether the client closed or reset its end while its job waited or ran, or left a head or
+ * body unfinished (its request is logged 499). */
 bool srv_conn_gone(struct srv_conns *cs, const struct srv_conn *c);
 
 /* On the worker: session s runs the connection's job from now on. False (s not attached) when
@@ -57,8 +60,8 @@ bool srv_conn_run(struct srv_conns *cs, struct srv_conn *c, xai_session *s);
 /* The job has finished with its session. */
 void srv_conn_ran(struct srv_conns *cs, struct srv_conn *c);
 
-/* One sweep at monotonic time now: cuts off connections past the limit, marks the clients of
- * suspended connections that have gone. Returns how many connections it cut off or marked. */
+/* One sweep at monotonic time now: cuts off connections past the limit, marks (and for a head
+ * or body, cuts off) those whose client has gone. Returns how many it cut off or marked. */
 int srv_conns_sweep(struct srv_conns *cs, double now);
 /* Connections cut off by the sweeper since the start, and open now (for /metrics). */
 unsigned long long srv_conns_cut(struct srv_conns *cs);
