@@ -25,6 +25,7 @@ import json
 import os
 import select
 import socket
+import sys
 import tempfile
 import time
 import unittest
@@ -94,6 +95,11 @@ def log_lines(srv):
     return [json.loads(l) for l in srv.access_log().decode().splitlines() if l.strip()]
 
 
+def note(fmt, *args):
+    """A measured figure, on stderr (ctest --output-on-failure / -V shows it)."""
+    print("  [measured] " + fmt % args, file=sys.stderr)
+
+
 def wait_for(cond, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -133,7 +139,11 @@ class Hostile(unittest.TestCase):
                  "--data-binary", "@" + example("clear-1.png"))
         C.check(r, PREDICT, "POST", 200)
         self.assertLess(r.elapsed, PROMPT, "a normal request waited %.2f s" % r.elapsed)
+        self.served.append(r.elapsed)
         return r.elapsed
+
+    def setUp(self):
+        self.served = []
 
     def tearDown(self):
         self.assertIsNone(self.srv.proc.poll(), "xaid serve died:\n" + self.srv.stderr())
@@ -181,6 +191,9 @@ class Hostile(unittest.TestCase):
         self.assertNotIn(None, times, "connections still open after %d s" % (READ_TIMEOUT + 8))
         self.assertGreater(min(times), READ_TIMEOUT - 0.3, "closed before --read-timeout")
         self.assertLess(max(times), READ_TIMEOUT + 3.0, "not closed at --read-timeout")
+        note("%d slow heads cut off %.2f-%.2f s after opening (--read-timeout %d); predicts "
+             "meanwhile %s s", n, min(times), max(times), READ_TIMEOUT,
+             ", ".join("%.2f" % t for t in self.served))
         # the sweeper cut them (libmicrohttpd's idle timeout never fired: bytes kept coming)
         self.assertGreaterEqual(metrics(self.srv)["xaid_connections_cut_total"] - cut0, n)
         wait_for(lambda: self.count(408, route="unknown") - logged0 >= n, 5,
@@ -211,6 +224,8 @@ class Hostile(unittest.TestCase):
             opened.append(time.monotonic())
         times = self.trickle_heads(socks, opened, b"\0" * 16)
         self.assertNotIn(None, times)
+        note("%d trickling bodies cut off %.2f-%.2f s after their head; predicts meanwhile "
+             "%s s", n, min(times), max(times), ", ".join("%.2f" % t for t in self.served))
         self.assertGreater(min(times), READ_TIMEOUT - 0.3)
         self.assertLess(max(times), READ_TIMEOUT + 3.0)
         wait_for(lambda: self.count(408, route=PREDICT, http_method="POST") - logged0 >= n, 5,
@@ -265,6 +280,8 @@ class Hostile(unittest.TestCase):
         waited = time.monotonic() - t0
         self.assertLess(waited, job, "the predict waited %.2f s, a slow job takes %.2f s: the "
                         "jobs of clients that left still held the worker" % (waited, job))
+        note("a slow job takes %.2f s; with one running and one queued for clients that left, "
+             "a predict took %.2f s", job, waited)
         wait_for(lambda: self.by_id("leaves-while-queued") and
                  self.by_id("leaves-while-running"), 5, "their access log lines")
         for rid in ("leaves-while-running", "leaves-while-queued"):
@@ -312,6 +329,8 @@ class Hostile(unittest.TestCase):
         s.close()
         wait_for(lambda: self.by_id("slow-reader"), 5, "its access log line")
         e = self.by_id("slow-reader")
+        note("slow reader: %d of %d bytes taken before the cut, %.2f s after the request",
+             got, e["bytes_out"], time.monotonic() - t0)
         self.assertEqual(e["status"], 408, e)
         self.assertLess(got, e["bytes_out"] * 0.8)
         self.assertLess(time.monotonic() - t0, e["ms"]["total"] / 1000 + READ_TIMEOUT + 5)
