@@ -69,6 +69,7 @@
 #include "session.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -138,7 +139,7 @@ struct xai_session {
     int max_io;
     const struct xai_tensor **pin, **pout, **pgout, **pgin;
     double *prof_fwd, *prof_bwd; /* seconds per node, when profiling */
-    double deadline;             /* CLOCK_MONOTONIC seconds; 0: none */
+    _Atomic double deadline;     /* CLOCK_MONOTONIC seconds; 0: none (set from any thread) */
     void *block;                 /* the arrays above but prof_*, in one allocation */
 };
 
@@ -185,18 +186,19 @@ static bool arena_reserve(xai_session *s, size_t n, bool keep)
 /* Cancellation: runs check the deadline between nodes (a clock read costs ~20 ns). */
 static xai_status check_deadline(const xai_session *s, struct xai_err *err)
 {
-    if (s->deadline <= 0 || now_s() <= s->deadline) return XAI_OK;
+    double d = xai_session_deadline(s);
+    if (d <= 0 || now_s() <= d) return XAI_OK;
     return xai_fail(err, XAI_DEADLINE_EXCEEDED, "the run passed its deadline and was abandoned");
 }
 
 void xai_session_set_deadline(xai_session *s, double deadline)
 {
-    s->deadline = deadline;
+    atomic_store_explicit(&s->deadline, deadline, memory_order_relaxed);
 }
 
 double xai_session_deadline(const xai_session *s)
 {
-    return s->deadline;
+    return atomic_load_explicit(&((xai_session *)s)->deadline, memory_order_relaxed);
 }
 
 double xai_monotonic_s(void)

@@ -93,7 +93,9 @@ const struct xai_tensor *xai_session_output(const xai_session *s, int i);
 /* Cancellation: forward and backward passes check between nodes and fail with
  * DEADLINE_EXCEEDED (session state as after any failed run) once xai_monotonic_s() passes
  * deadline; 0 means none. A server sets it per request, so a job past its deadline stops
- * within one node's time; multi-pass methods stop at their next pass. */
+ * within one node's time; multi-pass methods stop at their next pass. Another thread may set it
+ * while a run is in progress (e.g. to a past time, to stop a run whose client has gone): it is
+ * read atomically at each check. */
 void xai_session_set_deadline(xai_session *s, double deadline);
 /* The deadline set (0: none), for work outside the engine (t-SNE) to check it too. */
 double xai_session_deadline(const xai_session *s);

@@ -2,6 +2,7 @@
 #include "srv_auth.h"
 
 #include <errno.h>
+#include <nettle/memops.h>
 #include <nettle/sha2.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -130,10 +131,9 @@ enum srv_auth srv_auth_check(const struct srv_tokens *t, const char *header, con
     digest(tok, n, d);
     int found = -1;
     for (int i = 0; i < t->n; i++) {
-        uint8_t diff = 0;
-        for (int k = 0; k < 32; k++) diff |= (uint8_t)(d[k] ^ t->t[i].digest[k]);
-        /* branch-free select: mask is all ones when diff == 0 */
-        int mask = -(int)(((unsigned)diff - 1u) >> 8 & 1u);
+        /* nettle's comparison reads every byte whatever differs; the select has no branch
+         * either: mask is all ones when the digests are equal */
+        int mask = -(int)(memeql_sec(d, t->t[i].digest, sizeof d) & 1);
         found = (found & ~mask) | (i & mask);
     }
     if (found < 0) return SRV_AUTH_REFUSED;

@@ -74,11 +74,39 @@ void srv_body_reset(struct srv_body *b)
 
 /* ---- the encodings ---- */
 
-/* A JSON object from text; INVALID_ARGUMENT naming what (`what`) was malformed. */
-static xai_status json_object_of(const void *text, size_t len, const char *what, json_t **out,
-                                 struct xai_err *err)
+/* Whether the brackets of JSON text (outside strings) nest at most max deep. */
+static bool depth_within(const unsigned char *p, size_t len, int max)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = p[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) return false;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return true;
+}
+
+xai_status srv_json_object(const void *text, size_t len, const char *what, json_t **out,
+                           struct xai_err *err)
 {
     json_error_t je;
+    *out = NULL;
+    if (!depth_within(text, len, SRV_JSON_MAX_DEPTH))
+        return xai_fail(err, XAI_INVALID_ARGUMENT,
+                        "%s nests arrays and objects more than %d deep; it must be a flat "
+                        "object of parameters",
+                        what, SRV_JSON_MAX_DEPTH);
     *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!*out)
         return xai_fail(err, XAI_INVALID_ARGUMENT,
@@ -114,7 +142,7 @@ static xai_status base64_image(const char *s, size_t n, struct srv_input *in, st
 static xai_status parse_json(const unsigned char *body, size_t len, struct srv_input *in,
                              struct xai_err *err)
 {
-    xai_status st = json_object_of(body, len, "the body", &in->doc, err);
+    xai_status st = srv_json_object(body, len, "the body", &in->doc, err);
     if (st) return st;
     json_t *img = json_object_get(in->doc, "image");
     if (!json_is_string(img) || !json_string_length(img))
@@ -137,7 +165,7 @@ static xai_status use_part(const struct srv_part *p, struct srv_input *in, struc
     if (srv_part_named(p, "params")) {
         if (in->doc)
             return xai_fail(err, XAI_INVALID_ARGUMENT, "multipart: more than one 'params' part");
-        xai_status st = json_object_of(p->data, p->len, "the 'params' part", &in->doc, err);
+        xai_status st = srv_json_object(p->data, p->len, "the 'params' part", &in->doc, err);
         return st ? st : api_args_add_object(&in->args, in->doc, NULL, err);
     }
     size_t n = strspn(p->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");

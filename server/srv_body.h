@@ -19,6 +19,14 @@
 #include "request.h"
 #include "srv_multipart.h"
 
+/* JSON bodies and params parts may nest objects and arrays this deep (parameters need 2). */
+#define SRV_JSON_MAX_DEPTH 32
+
+/* A JSON object from text: INVALID_ARGUMENT naming `what` when it is nested deeper than
+ * SRV_JSON_MAX_DEPTH (checked before parsing), malformed (line and column), or not an object. */
+xai_status srv_json_object(const void *text, size_t len, const char *what, json_t **out,
+                           struct xai_err *err);
+
 /* SRV_ENC_ARCHIVE: application/zip or application/x-tar, a batch of images for `embed` (the
  * other routes refuse it); SRV_ENC_NONE: no body (maximize, with parameters in the query). */
 enum srv_encoding { SRV_ENC_NONE, SRV_ENC_MULTIPART, SRV_ENC_RAW, SRV_ENC_JSON, SRV_ENC_ARCHIVE };

@@ -31,8 +31,13 @@ static const struct option options[] = {
     {"--max-body", "XAID_MAX_BODY", K_SIZE, 1024, 1LL << 32, OFF(max_body)},
     {"--deadline-ms", "XAID_DEADLINE_MS", K_INT, 1, 3600000, OFF(deadline_ms)},
     {"--read-timeout", "XAID_READ_TIMEOUT", K_INT, 1, 3600, OFF(read_timeout)},
+    {"--max-connections", "XAID_MAX_CONNECTIONS", K_INT, 4, 65536, OFF(max_connections)},
+    {"--max-connections-per-ip", "XAID_MAX_CONNECTIONS_PER_IP", K_INT, 0, 65536, OFF(max_per_ip)},
+    {"--max-header-bytes", "XAID_MAX_HEADER_BYTES", K_SIZE, 8192, 1 << 20, OFF(max_header)},
     {"--cors-origins", "XAID_CORS_ORIGINS", K_STR, 0, 0, OFF(cors_origins)},
     {"--tokens", "XAID_TOKENS_FILE", K_STR, 0, 0, OFF(tokens)},
+    {"--tls-cert", "XAID_TLS_CERT", K_STR, 0, 0, OFF(tls_cert)},
+    {"--tls-key", "XAID_TLS_KEY", K_STR, 0, 0, OFF(tls_key)},
     {"--log-level", "XAID_LOG_LEVEL", K_LEVEL, 0, 0, OFF(log_level)},
 };
 enum { N_OPTIONS = sizeof options / sizeof options[0] };
@@ -43,7 +48,9 @@ void srv_config_usage(void)
         stderr,
         "usage: xaid serve [--listen ADDR] [--port N] [--models DIR] [--workers N] [--queue N]\n"
         "                  [--max-body BYTES] [--deadline-ms MS] [--read-timeout S]\n"
-        "                  [--cors-origins LIST] [--tokens FILE] [--log-level LEVEL]\n"
+        "                  [--max-connections N] [--max-connections-per-ip N]\n"
+        "                  [--max-header-bytes BYTES] [--cors-origins LIST] [--tokens FILE]\n"
+        "                  [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]\n"
         "  --listen        IPv4 address to bind [0.0.0.0]            (XAID_LISTEN)\n"
         "  --port          TCP port, 0 picks a free one [8080]       (XAID_PORT)\n"
         "  --models        model repository [models]                 (XAID_MODELS)\n"
@@ -51,10 +58,19 @@ void srv_config_usage(void)
         "  --queue         jobs waiting for a worker [4 x workers]   (XAID_QUEUE)\n"
         "  --max-body      request body cap in bytes [33554432]      (XAID_MAX_BODY)\n"
         "  --deadline-ms   a job's time limit [30000]                (XAID_DEADLINE_MS)\n"
-        "  --read-timeout  seconds a connection may idle, and a body may take to\n"
-        "                  arrive [30]                               (XAID_READ_TIMEOUT)\n"
+        "  --read-timeout  seconds a connection may idle, and a request's head, its\n"
+        "                  body and its answer may each take [30]    (XAID_READ_TIMEOUT)\n"
+        "  --max-connections  open connections at once [1024]\n"
+        "                                                            (XAID_MAX_CONNECTIONS)\n"
+        "  --max-connections-per-ip  from one client address, 0: any [0]\n"
+        "                                                            "
+        "(XAID_MAX_CONNECTIONS_PER_IP)\n"
+        "  --max-header-bytes  request line + headers (connection memory) [32768]\n"
+        "                                                            (XAID_MAX_HEADER_BYTES)\n"
         "  --cors-origins  comma-separated exact origins [none]      (XAID_CORS_ORIGINS)\n"
         "  --tokens        file of `ID TOKEN` lines: bearer auth     (XAID_TOKENS_FILE)\n"
+        "  --tls-cert      PEM certificate chain: serve HTTPS        (XAID_TLS_CERT)\n"
+        "  --tls-key       PEM private key of --tls-cert             (XAID_TLS_KEY)\n"
         "  --log-level     debug, info, warn or error [info]         (XAID_LOG_LEVEL)\n"
         "A flag wins over its variable. docs/api.md describes the API.\n");
 }
@@ -98,8 +114,16 @@ static xai_status set(const struct option *o, const char *v, struct srv_config *
 
 static void defaults(struct srv_config *c)
 {
-    *c = (struct srv_config){"0.0.0.0", 8080, "models", 0,    -1,          32u << 20,
-                             30000,     30,   NULL,     NULL, SRV_LOG_INFO};
+    *c = (struct srv_config){.listen = "0.0.0.0",
+                             .port = 8080,
+                             .models = "models",
+                             .queue = -1,
+                             .max_body = 32u << 20,
+                             .deadline_ms = 30000,
+                             .read_timeout = 30,
+                             .max_connections = 1024,
+                             .max_header = 32u << 10,
+                             .log_level = SRV_LOG_INFO};
 }
 
 static xai_status from_env(struct srv_config *c, struct xai_err *err)
@@ -148,6 +172,11 @@ xai_status srv_config_load(int argc, char **argv, struct srv_config *c, int *hel
     if (c->queue < 0) c->queue = 4 * c->workers;
     if (c->cors_origins && !*c->cors_origins) c->cors_origins = NULL;
     if (c->tokens && !*c->tokens) c->tokens = NULL;
+    if (c->tls_cert && !*c->tls_cert) c->tls_cert = NULL;
+    if (c->tls_key && !*c->tls_key) c->tls_key = NULL;
+    if (!c->tls_cert != !c->tls_key)
+        return xai_fail(err, XAI_INVALID_ARGUMENT,
+                        "--tls-cert (XAID_TLS_CERT) and --tls-key (XAID_TLS_KEY) go together");
     return XAI_OK;
 }
 

@@ -19,9 +19,14 @@ struct srv_config {
     int queue;                /* jobs waiting beyond the idle workers */
     size_t max_body;          /* bytes */
     int deadline_ms;          /* per job, from the complete request to its answer */
-    int read_timeout;         /* seconds: idle connections, and a whole request's upload */
+    int read_timeout;         /* seconds: a request's head, its body, its answer; idle */
+    int max_connections;      /* open connections at once */
+    int max_per_ip;           /* open connections from one address; 0: no limit */
+    size_t max_header;        /* bytes: libmicrohttpd's per-connection memory (request head) */
     const char *cors_origins; /* comma-separated, or NULL */
     const char *tokens;       /* tokens file, or NULL */
+    const char *tls_cert;     /* PEM certificate (chain) file: HTTPS; NULL: plain HTTP */
+    const char *tls_key;      /* PEM private key file, with tls_cert */
     enum srv_log_level log_level;
 };
 

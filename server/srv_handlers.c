@@ -71,8 +71,13 @@ static void answer_metrics(struct srv_req *r)
     struct srv_server *s = r->srv;
     struct srv_pool_stats ps;
     srv_pool_stats(s->pool, &ps);
-    struct srv_gauges g = {ps.queued, ps.running, ps.workers, ps.busy_seconds,
-                           atomic_load(&s->ready)};
+    struct srv_gauges g = {ps.queued,
+                           ps.running,
+                           ps.workers,
+                           ps.busy_seconds,
+                           atomic_load(&s->ready),
+                           srv_conns_open(s->conns),
+                           srv_conns_cut(s->conns)};
     size_t len = 0;
     char *text = srv_metrics_render(s->metrics, &g, s->labels, s->repo->n_models, &len);
     if (!text) {
@@ -251,15 +256,23 @@ void srv_job_run(struct srv_job *job, void *worker_ctx)
     r->timing.queue = (job->t_started - job->t_queued) * 1e3;
     xai_session_set_deadline(s, job->deadline);
     json_t *j = NULL;
-    if (r->route == SRV_ROUTE_REPORT)
-        st = run_report(r, s, &err); /* answers itself on success */
-    else
-        j = run_pipeline(r, s, &st, &err);
+    if (!srv_conn_run(r->srv->conns, r->sc, s)) { /* the client left while the job waited */
+        r->client_gone = true;
+    } else {
+        if (r->route == SRV_ROUTE_REPORT)
+            st = run_report(r, s, &err); /* answers itself on success */
+        else
+            j = run_pipeline(r, s, &st, &err);
+        srv_conn_ran(r->srv->conns, r->sc);
+        r->client_gone = srv_conn_gone(r->srv->conns, r->sc); /* and stopped the run */
+    }
     xai_session_set_deadline(s, 0);
     srv_input_reset(&r->input); /* the image's memory goes back before the answer is sent */
     srv_view_reset(r);
     srv_body_reset(&r->body);
-    if (st == XAI_DEADLINE_EXCEEDED)
+    if (r->client_gone)
+        json_decref(j); /* nobody to answer */
+    else if (st == XAI_DEADLINE_EXCEEDED)
         deadline_error(r, "abandoned while running");
     else if (st)
         srv_answer_error(r, st, err.msg);

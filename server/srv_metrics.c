@@ -186,6 +186,12 @@ static void render_gauges(struct text *t, const struct srv_gauges *g)
     put(t, "xaid_worker_busy_seconds_total %.6f\n", g->busy_seconds);
     help(t, "xaid_ready", "gauge", "1 when the server takes requests, 0 while draining.");
     put(t, "xaid_ready %d\n", g->ready ? 1 : 0);
+    help(t, "xaid_connections_open", "gauge", "Open client connections.");
+    put(t, "xaid_connections_open %d\n", g->connections_open);
+    help(t, "xaid_connections_cut_total", "counter",
+         "Connections closed for taking longer than --read-timeout over a request's head, body "
+         "or answer.");
+    put(t, "xaid_connections_cut_total %llu\n", g->connections_cut);
 }
 
 static void render_models(struct text *t, const struct srv_model_label *models, int n)

@@ -6,6 +6,8 @@
  *   xaid_queue_depth, xaid_jobs_in_flight, xaid_workers      gauges (read at render time)
  *   xaid_worker_busy_seconds_total                           counter
  *   xaid_model_info{name,version,sha256} 1, xaid_ready       gauges
+ *   xaid_connections_open                                    gauge
+ *   xaid_connections_cut_total                               counter (srv_conns.h's sweeper)
  *
  * Label values are bounded: routes are templates, HTTP methods outside the known ones count as
  * "OTHER", attribution methods come from the method table, statuses from the server's own
@@ -25,6 +27,8 @@ struct srv_gauges {
     int queue_depth, jobs_in_flight, workers;
     double busy_seconds;
     bool ready;
+    int connections_open;
+    unsigned long long connections_cut;
 };
 
 struct srv_model_label {

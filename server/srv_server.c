@@ -141,6 +141,7 @@ static xai_status start(struct srv_server *s, struct xai_err *err)
     xai_blas_set_threads(1);
     xai_status st = api_repo_load(c->models, &s->repo, err);
     if (!st && c->tokens) st = srv_tokens_load(c->tokens, &s->tokens, err);
+    if (!st && c->tls_cert) st = srv_tls_load(c->tls_cert, c->tls_key, &s->tls, err);
     if (!st) st = srv_cors_parse(c->cors_origins, &s->cors, err);
     if (!st) st = make_blobs(s, err);
     if (!st && !(s->metrics = srv_metrics_new()))
@@ -155,6 +156,7 @@ static xai_status start(struct srv_server *s, struct xai_err *err)
 static void release(struct srv_server *s)
 {
     if (s->mhd) MHD_stop_daemon(s->mhd);
+    srv_conns_stop(s->conns);
     srv_pool_stop(s->pool);
     srv_metrics_free(s->metrics);
     for (int i = 0; s->model_json && s->repo && i < s->repo->n_models; i++)
@@ -166,7 +168,9 @@ static void release(struct srv_server *s)
     free(s->views_json.data);
     srv_cors_reset(&s->cors);
     srv_tokens_reset(&s->tokens);
+    srv_tls_reset(&s->tls);
     api_repo_free(s->repo);
+    pthread_mutex_destroy(&s->mhd_log_lock);
     free(s);
 }
 
@@ -205,10 +209,12 @@ static void report_start(const struct srv_server *s)
                  s->repo->models[i]->version, s->repo->models[i]->sha256);
     srv_logf(c->log_level, SRV_LOG_INFO,
              "%d workers, queue %d, max body %zu bytes, deadline %d ms, read timeout %d s, "
-             "auth %s, CORS origins %d",
-             c->workers, c->queue, c->max_body, c->deadline_ms, c->read_timeout,
-             s->tokens.n ? "bearer" : "off", s->cors.n);
-    fprintf(stderr, "xaid: listening on http://%s:%d\n", c->listen, c->port);
+             "connections %d (per address %d), head %zu bytes, auth %s, CORS origins %d, TLS %s",
+             c->workers, c->queue, c->max_body, c->deadline_ms, c->read_timeout, c->max_connections,
+             c->max_per_ip, c->max_header, s->tokens.n ? "bearer" : "off", s->cors.n,
+             s->tls.cert ? "on" : "off");
+    fprintf(stderr, "xaid: listening on %s://%s:%d\n", s->tls.cert ? "https" : "http", c->listen,
+            c->port);
     fflush(stderr);
 }
 
@@ -218,10 +224,12 @@ int srv_serve(int argc, char **argv)
     struct xai_err err = {{0}};
     int help = 0;
     if (!s) return 1;
+    pthread_mutex_init(&s->mhd_log_lock, NULL);
     xai_status st = srv_config_load(argc, argv, &s->cfg, &help, &err);
     if (st || help) {
         if (st) fprintf(stderr, "xaid serve: %s\n", err.msg);
         srv_config_usage();
+        pthread_mutex_destroy(&s->mhd_log_lock);
         free(s);
         return st ? 2 : 0;
     }

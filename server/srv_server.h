@@ -8,7 +8,9 @@
  *   srv_handlers.c  what each route answers; the job a worker runs; error bodies
  *   srv_report.c    the report route's content negotiation (the report: api/report.h)
  *   srv_pool.c      worker threads and the bounded queue; srv_body.c, srv_multipart.c bodies;
- *                   srv_auth.c, srv_cors.c, srv_trace.c, srv_metrics.c, srv_log.c, srv_config.c
+ *                   srv_conns.c connection phases and their time limits; srv_tls.c the TLS
+ *                   files; srv_auth.c, srv_cors.c, srv_trace.c, srv_metrics.c, srv_log.c,
+ *                   srv_config.c
  *
  * The server struct is the only shared mutable state; what changes after start is atomic
  * (ready, draining, counters) or behind its module's lock (pool, metrics).
@@ -17,6 +19,7 @@
 #define SRV_SERVER_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -24,11 +27,13 @@
 #include "srv_auth.h"
 #include "srv_body.h"
 #include "srv_config.h"
+#include "srv_conns.h"
 #include "srv_cors.h"
 #include "srv_metrics.h"
 #include "srv_pool.h"
 #include "srv_report.h"
 #include "srv_router.h"
+#include "srv_tls.h"
 #include "srv_trace.h"
 #include "srv_views.h"
 
@@ -47,7 +52,11 @@ struct srv_server {
     struct srv_blob models_json, methods_json, views_json,
         *model_json; /* answers made once at start */
     struct srv_pool *pool;
+    struct srv_conns *conns; /* connection phases, the sweeper (srv_conns.h) */
+    struct srv_tls tls;      /* the certificate and key, when serving HTTPS */
     struct MHD_Daemon *mhd;
+    pthread_mutex_t mhd_log_lock;
+    char mhd_error[512];      /* libmicrohttpd's last message, for a start-up failure */
     atomic_bool ready;        /* /readyz; false from SIGTERM on */
     atomic_bool draining;     /* responses close their connection */
     atomic_int active;        /* requests begun and not completed */
@@ -59,6 +68,10 @@ struct srv_server {
 struct srv_req {
     struct srv_server *srv;
     struct MHD_Connection *conn;
+    struct srv_conn *sc;     /* the connection's phase (srv_conns.h), or NULL */
+    bool started;            /* the head was parsed (the handler ran) */
+    bool query_refused;      /* the query string holds over API_MAX_ARGS parameters */
+    bool client_gone;        /* the client left while its job waited or ran: no answer */
     const char *http_method; /* libmicrohttpd's string, valid until completion */
     enum srv_route route;
     char model_name[SRV_MODEL_NAME_MAX + 1];
@@ -66,10 +79,11 @@ struct srv_req {
     int model;       /* index in srv->repo, or -1 */
     char request_id[SRV_REQUEST_ID_MAX + 1];
     struct srv_trace trace;
-    const char *origin;   /* an allowed Origin (gets CORS headers), or NULL */
-    const char *token_id; /* the bearer token's ID, or NULL */
-    bool preflight;       /* OPTIONS on a /v1 route */
-    double t_start, t_wall;
+    const char *origin;     /* an allowed Origin (gets CORS headers), or NULL */
+    const char *token_id;   /* the bearer token's ID, or NULL */
+    bool preflight;         /* OPTIONS on a /v1 route */
+    double t_start, t_wall; /* the request line parsed (monotonic; wall clock) */
+    double t_body;          /* the head parsed: the body's time starts */
     unsigned long long bytes_in, bytes_out;
 
     /* the body */

@@ -21,17 +21,6 @@ void srv_view_reset(struct srv_req *r)
     api_view_opts_reset(&r->view);
 }
 
-static xai_status json_object_of(const void *text, size_t len, const char *what, json_t **out,
-                                 struct xai_err *err)
-{
-    json_error_t je;
-    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (json_is_object(*out)) return XAI_OK;
-    json_decref(*out);
-    *out = NULL;
-    return xai_fail(err, XAI_INVALID_ARGUMENT, "%s must be a JSON object", what);
-}
-
 static xai_status add_image(struct srv_view_input *v, const unsigned char *p, size_t n,
                             struct xai_err *err)
 {
@@ -56,7 +45,8 @@ static xai_status embed_multipart(struct srv_req *r, struct api_args *args, stru
         if (srv_part_named(&parts[i], "image"))
             st = add_image(&r->vin, parts[i].data, parts[i].len, err);
         else if (srv_part_named(&parts[i], "params") && !r->vin.doc) {
-            st = json_object_of(parts[i].data, parts[i].len, "the 'params' part", &r->vin.doc, err);
+            st =
+                srv_json_object(parts[i].data, parts[i].len, "the 'params' part", &r->vin.doc, err);
             if (!st) st = api_args_add_object(args, r->vin.doc, NULL, err);
         } else
             st = xai_fail(err, XAI_INVALID_ARGUMENT,
@@ -69,7 +59,7 @@ static xai_status embed_multipart(struct srv_req *r, struct api_args *args, stru
 static xai_status embed_json(struct srv_req *r, struct api_args *args, struct xai_err *err)
 {
     struct srv_view_input *v = &r->vin;
-    xai_status st = json_object_of(r->body.data, r->body.len, "the body", &v->doc, err);
+    xai_status st = srv_json_object(r->body.data, r->body.len, "the body", &v->doc, err);
     if (st) return st;
     json_t *imgs = json_object_get(v->doc, "images");
     size_t n = json_array_size(imgs);
@@ -166,7 +156,7 @@ static xai_status body_args(struct srv_req *r, struct api_args *args, struct xai
         if (r->enc != SRV_ENC_JSON)
             return xai_fail(err, XAI_UNSUPPORTED_MEDIA,
                             "maximize takes no body (arguments in the query) or a JSON object");
-        if (json_object_of(r->body.data, r->body.len, "the body", &r->vin.doc, err))
+        if (srv_json_object(r->body.data, r->body.len, "the body", &r->vin.doc, err))
             return XAI_INVALID_ARGUMENT;
         return api_args_add_object(args, r->vin.doc, NULL, err);
     case SRV_ROUTE_EMBED:

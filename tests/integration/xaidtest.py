@@ -5,8 +5,8 @@ Run with /usr/bin/python3 (Debian's jsonschema and yaml). ctest sets XAID (the b
 XAI_SOURCE_DIR (the repository: openapi.yaml, models/, examples/).
 
   Server(...)          starts `xaid serve --listen 127.0.0.1 --port 0 ...`, reads the
-                       "listening on http://ADDR:PORT" line, keeps stdout (the access log) and
-                       stderr in files, and stops with SIGTERM (checking the exit code).
+                       "listening on http(s)://ADDR:PORT" line, keeps stdout (the access log)
+                       and stderr in files, and stops with SIGTERM (checking the exit code).
   curl(...)            one request through the curl command; a Response with status, headers
                        (lowercase names) and body.
   Contract.check(...)  the answer against the operation's response in openapi.yaml: a declared
@@ -91,9 +91,9 @@ class Server:
             for line in self.proc.stderr:
                 self._err.write(line)
                 self._err.flush()
-                m = re.search(rb"listening on http://([0-9.]+):([0-9]+)", line)
+                m = re.search(rb"listening on (https?)://([0-9.]+):([0-9]+)", line)
                 if m and not found.is_set():
-                    self.base = "http://%s:%s" % (m.group(1).decode(), m.group(2).decode())
+                    self.base = "%s://%s:%s" % tuple(g.decode() for g in m.groups())
                     found.set()
 
         self._pump = threading.Thread(target=pump, daemon=True)
@@ -112,6 +112,11 @@ class Server:
 
     def url(self, path):
         return self.base + path
+
+    def address(self):
+        """(host, port) of the listening socket."""
+        host, port = self.base.split("://", 1)[1].split(":")
+        return host, int(port)
 
     def signal(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)

@@ -76,10 +76,22 @@ static void test_methods(void **state)
 
 static void clear_env(void)
 {
-    static const char *const vars[] = {"XAID_LISTEN",      "XAID_PORT",         "XAID_MODELS",
-                                       "XAID_WORKERS",     "XAID_QUEUE",        "XAID_MAX_BODY",
-                                       "XAID_DEADLINE_MS", "XAID_READ_TIMEOUT", "XAID_CORS_ORIGINS",
-                                       "XAID_TOKENS_FILE", "XAID_LOG_LEVEL"};
+    static const char *const vars[] = {"XAID_LISTEN",
+                                       "XAID_PORT",
+                                       "XAID_MODELS",
+                                       "XAID_WORKERS",
+                                       "XAID_QUEUE",
+                                       "XAID_MAX_BODY",
+                                       "XAID_DEADLINE_MS",
+                                       "XAID_READ_TIMEOUT",
+                                       "XAID_CORS_ORIGINS",
+                                       "XAID_TOKENS_FILE",
+                                       "XAID_LOG_LEVEL",
+                                       "XAID_MAX_CONNECTIONS",
+                                       "XAID_MAX_CONNECTIONS_PER_IP",
+                                       "XAID_MAX_HEADER_BYTES",
+                                       "XAID_TLS_CERT",
+                                       "XAID_TLS_KEY"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
 }
 
@@ -107,6 +119,11 @@ static void test_defaults_env_flags(void **state)
     assert_null(c.cors_origins);
     assert_null(c.tokens);
     assert_int_equal(c.log_level, SRV_LOG_INFO);
+    assert_int_equal(c.max_connections, 1024);
+    assert_int_equal(c.max_per_ip, 0);
+    assert_int_equal(c.max_header, 32768);
+    assert_null(c.tls_cert);
+    assert_null(c.tls_key);
 
     setenv("XAID_PORT", "9000", 1);
     setenv("XAID_WORKERS", "3", 1);
@@ -120,6 +137,18 @@ static void test_defaults_env_flags(void **state)
     assert_int_equal(c.max_body, 2048);
     assert_int_equal(c.log_level, SRV_LOG_WARN);
     assert_string_equal(c.tokens, "/etc/xaid/tokens");
+
+    clear_env();
+    setenv("XAID_MAX_CONNECTIONS_PER_IP", "16", 1);
+    setenv("XAID_TLS_CERT", "/etc/xaid/cert.pem", 1);
+    setenv("XAID_TLS_KEY", "/etc/xaid/key.pem", 1);
+    char *more[] = {"serve", "--max-connections", "64", "--max-header-bytes", "16384", NULL};
+    assert_int_equal(load(5, more, &c, &err), XAI_OK);
+    assert_int_equal(c.max_connections, 64);
+    assert_int_equal(c.max_per_ip, 16);
+    assert_int_equal(c.max_header, 16384);
+    assert_string_equal(c.tls_cert, "/etc/xaid/cert.pem");
+    assert_string_equal(c.tls_key, "/etc/xaid/key.pem");
     clear_env();
 }
 
@@ -139,6 +168,11 @@ static void test_refusals(void **state)
         {"--log-level", "verbose", "debug, info, warn or error"},
         {"--listen", "localhost", "IPv4"},
         {"--listen", "::1", "IPv4"},
+        {"--max-connections", "2", "--max-connections (XAID_MAX_CONNECTIONS)"},
+        {"--max-connections-per-ip", "-1", "--max-connections-per-ip"},
+        {"--max-header-bytes", "4096", "--max-header-bytes"},
+        {"--tls-cert", "cert.pem", "--tls-cert (XAID_TLS_CERT) and --tls-key"},
+        {"--tls-key", "key.pem", "go together"},
     };
     clear_env();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
