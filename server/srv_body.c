@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "base64.h"
+#include "json_mem.h"
 
 /* ---- Content-Type ---- */
 
@@ -79,7 +80,9 @@ static xai_status json_object_of(const void *text, size_t len, const char *what,
                                  struct xai_err *err)
 {
     json_error_t je;
-    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    bool oom = false;
+    *out = api_json_loadb(text, len, JSON_REJECT_DUPLICATES, &je, &oom);
+    if (oom) return xai_fail(err, XAI_NO_MEMORY, "out of memory for %s", what);
     if (!*out)
         return xai_fail(err, XAI_INVALID_ARGUMENT,
                         "%s is not valid JSON (line %d, column %d); it must be an object", what,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "json_mem.h"
 #include "srv_server.h"
 
 #define MAX_PARTS (XAI_EMBED_MAX_IMAGES + 2)
@@ -25,7 +26,9 @@ static xai_status json_object_of(const void *text, size_t len, const char *what,
                                  struct xai_err *err)
 {
     json_error_t je;
-    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    bool oom = false;
+    *out = api_json_loadb(text, len, JSON_REJECT_DUPLICATES, &je, &oom);
+    if (oom) return xai_fail(err, XAI_NO_MEMORY, "out of memory for %s", what);
     if (json_is_object(*out)) return XAI_OK;
     json_decref(*out);
     *out = NULL;
