@@ -276,7 +276,10 @@ json_t *api_b64_json(const void *data, size_t len)
 {
     size_t n = xai_base64_encoded_len(len);
     char *buf = malloc(n + 1);
-    if (!buf) return json_null();
+    if (!buf) {
+        api_json_note_failure(); /* the answer is refused (api_json_checked) */
+        return json_null();
+    }
     xai_base64_encode(data, len, buf);
     json_t *s = json_stringn(buf, strlen(buf));
     free(buf);
