@@ -2,6 +2,7 @@
 #include "explain.h"
 
 #include "explain_internal.h"
+#include "json_mem.h"
 
 #include <float.h>
 #include <stdlib.h>
@@ -194,7 +195,10 @@ static json_t *base64_json(const void *data, size_t len)
 {
     size_t n = xai_base64_encoded_len(len);
     char *buf = n ? malloc(n + 1) : NULL;
-    if (!buf) return json_null();
+    if (!buf) {
+        if (n) api_json_note_failure(); /* the answer is refused (api_json_checked) */
+        return json_null();
+    }
     xai_base64_encode(data, len, buf);
     json_t *s = json_stringn(buf, strlen(buf));
     free(buf);
@@ -237,6 +241,7 @@ static json_t *metrics_json(const struct api_explanation *e)
 json_t *api_explanation_json(const struct api_model *m, const struct api_explain_opts *o,
                              const struct api_explanation *e)
 {
+    unsigned long mark = api_json_mark(); /* members are set unchecked; failures counted */
     json_t *j = json_pack("{s:s, s:o, s:i, s:i, s:[f,f], s:[f,f], s:b, s:s, s:o}", "method",
                           o->method->name, "params", api_params_json(o->method, &o->params),
                           "width", e->width, "height", e->height, "range", (double)e->lo,
@@ -255,5 +260,5 @@ json_t *api_explanation_json(const struct api_model *m, const struct api_explain
     if (e->colorbar_png.len)
         json_object_set_new(j, "colorbar_png",
                             base64_json(e->colorbar_png.data, e->colorbar_png.len));
-    return j;
+    return api_json_checked(j, mark);
 }

@@ -77,7 +77,7 @@ xai_status api_explain(const struct api_model *m, xai_session *s, const struct a
 void api_explanation_reset(struct api_explanation *e);
 
 /* The "explanation" object of the API's answer (method, params, geometry, range, display
- * range, raw map, PNGs as base64, metrics). */
+ * range, raw map, PNGs as base64, metrics); NULL when out of memory. */
 json_t *api_explanation_json(const struct api_model *m, const struct api_explain_opts *o,
                              const struct api_explanation *e);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "explain_internal.h"
+#include "json_mem.h"
 #include "inspect.h"
 #include "plot.h"
 
@@ -116,7 +117,10 @@ json_t *api_classes_json(const struct api_model *m, const int32_t *cls, int widt
     size_t n = (size_t)width * (size_t)height;
     size_t len = xai_base64_encoded_len(n * 4);
     char *b64 = malloc(len + 1);
-    if (!b64) return NULL;
+    if (!b64) {
+        api_json_note_failure(); /* the answer is refused (api_json_checked) */
+        return NULL;
+    }
     xai_base64_encode(cls, n * 4, b64);
     json_t *legend = json_array();
     for (int c = 0; c < m->n_labels; c++) {

@@ -9,6 +9,7 @@
 
 #include "base64.h"
 #include "inspect_internal.h"
+#include "json_mem.h"
 #include "params.h"
 #include "request.h"
 
@@ -93,6 +94,7 @@ const struct api_view_def *api_view_def(enum api_view_kind kind)
 
 json_t *api_views_json(void)
 {
+    unsigned long mark = api_json_mark(); /* items are appended unchecked; failures counted */
     json_t *a = json_array();
     for (int i = 0; a && i < N(views); i++) {
         json_t *named = json_array();
@@ -103,7 +105,7 @@ json_t *api_views_json(void)
                                            api_param_defs_json(views[i].params, views[i].n_params),
                                            "arguments", named));
     }
-    return a;
+    return api_json_checked(a, mark);
 }
 
 void api_view_opts_init(struct api_view_opts *o, enum api_view_kind kind)
@@ -274,7 +276,10 @@ json_t *api_b64_json(const void *data, size_t len)
 {
     size_t n = xai_base64_encoded_len(len);
     char *buf = malloc(n + 1);
-    if (!buf) return json_null();
+    if (!buf) {
+        api_json_note_failure(); /* the answer is refused (api_json_checked) */
+        return json_null();
+    }
     xai_base64_encode(data, len, buf);
     json_t *s = json_stringn(buf, strlen(buf));
     free(buf);

@@ -98,17 +98,15 @@ json_t *api_model_info_json(const struct api_model *m)
 {
     const struct xai_preprocess *p = &m->pre;
     json_t *j = api_model_ref_json(m);
-    json_t *input =
-        json_pack("{s:s, s:i, s:i, s:i, s:s}", "name", m->input_name, "channels", p->channels,
-                  "height", p->height, "width", p->width, "resize", resize_name(p->resize));
-    if (!j) {
-        json_decref(input);
-        return NULL;
-    }
+    if (!j) return NULL;
+    /* each member's value is made only when the ones before it are in (set_new takes it) */
     if (json_object_set_new(j, "description", json_string(m->description)) ||
         json_object_set_new(j, "task", json_string(api_task_name(m->task))) ||
         json_object_set_new(j, "labels", strings(m->labels, m->n_labels)) ||
-        json_object_set_new(j, "input", input) ||
+        json_object_set_new(j, "input",
+                            json_pack("{s:s, s:i, s:i, s:i, s:s}", "name", m->input_name,
+                                      "channels", p->channels, "height", p->height, "width",
+                                      p->width, "resize", resize_name(p->resize))) ||
         json_object_set_new(j, "cam_layer",
                             m->cam_layer ? json_string(m->cam_layer) : json_null()) ||
         json_object_set_new(j, "layers", layers_json(m)) ||

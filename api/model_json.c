@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_mem.h"
+
 #define NAME_MAX_LEN 64
 #define VERSION_MAX_LEN 64
 #define DESCRIPTION_MAX_LEN 4096
@@ -479,8 +481,10 @@ xai_status api_model_json_load(const char *path, struct api_model *m, struct xai
         return st;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    bool oom = false;
+    json_t *root = api_json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
     free(buf);
+    if (oom) return xai_fail(err, XAI_NO_MEMORY, "%s: out of memory", path);
     if (!root)
         return xai_fail(err, XAI_BAD_MODEL, "%s: not valid JSON (line %d, column %d): %s", path,
                         jerr.line, jerr.column, jerr.text);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_mem.h"
+
 static xai_status unknown(const struct xai_method_def *m, struct xai_err *err)
 {
     char names[256] = "";
@@ -130,9 +132,10 @@ static json_t *value_json(const struct xai_param_def *p, double v)
 json_t *api_param_values_json(const struct xai_param_def *t, int n,
                               const struct xai_param_values *v)
 {
+    unsigned long mark = api_json_mark(); /* members are set unchecked; failures counted */
     json_t *o = json_object();
     for (int i = 0; o && i < n; i++) json_object_set_new(o, t[i].name, value_json(&t[i], v->v[i]));
-    return o;
+    return api_json_checked(o, mark);
 }
 
 json_t *api_params_json(const struct xai_method_def *m, const struct xai_param_values *v)
@@ -165,15 +168,17 @@ static json_t *param_def_json(const struct xai_param_def *p)
 
 json_t *api_param_defs_json(const struct xai_param_def *t, int n)
 {
+    unsigned long mark = api_json_mark();
     json_t *ps = json_array();
     for (int i = 0; ps && i < n; i++) json_array_append_new(ps, param_def_json(&t[i]));
-    return ps;
+    return api_json_checked(ps, mark);
 }
 
 json_t *api_methods_json(void)
 {
     int n;
     const struct xai_method_def *const *all = xai_method_all(&n);
+    unsigned long mark = api_json_mark();
     json_t *arr = json_array();
     for (int k = 0; arr && k < n; k++) {
         const struct xai_method_def *m = all[k];
@@ -188,5 +193,5 @@ json_t *api_methods_json(void)
                            (m->needs & XAI_NEEDS_RECONSTRUCTION) != 0, "needs_attention",
                            (m->needs & XAI_NEEDS_ATTENTION) != 0, "parameters", ps));
     }
-    return arr;
+    return api_json_checked(arr, mark);
 }

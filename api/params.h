@@ -24,7 +24,8 @@ xai_status api_param_def_set_text(const struct xai_param_def *p, const char *tex
                                   struct xai_err *err);
 xai_status api_param_def_set_json(const struct xai_param_def *p, const json_t *val, double *out,
                                   struct xai_err *err);
-/* {"name": value, ...} of a table's n parameters; the table's definitions as JSON. */
+/* {"name": value, ...} of a table's n parameters; the table's definitions as JSON. NULL when out
+ * of memory, here and below. */
 json_t *api_param_values_json(const struct xai_param_def *t, int n,
                               const struct xai_param_values *v);
 json_t *api_param_defs_json(const struct xai_param_def *t, int n);

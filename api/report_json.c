@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "json_mem.h"
 #include "json_out.h"
 #include "report_internal.h"
 
@@ -26,7 +27,10 @@
 static json_t *png_json(const struct xai_blob *b)
 {
     char *buf = malloc(xai_base64_encoded_len(b->len) + 1);
-    if (!buf) return NULL;
+    if (!buf) {
+        api_json_note_failure(); /* the answer is refused (api_json_checked) */
+        return NULL;
+    }
     xai_base64_encode(b->data, b->len, buf);
     json_t *s = json_string(buf);
     free(buf);
@@ -95,6 +99,7 @@ static json_t *header_json(const struct api_report *r)
 
 json_t *api_report_json(const struct api_report *r)
 {
+    unsigned long mark = api_json_mark(); /* members are set unchecked; failures counted */
     json_t *j = header_json(r);
     char *t = title(r), *summary = api_report_summary(r);
     if (!j || !t || !summary) {
@@ -110,5 +115,5 @@ json_t *api_report_json(const struct api_report *r)
     json_object_set_new(j, "timing_ms", json_pack("{s:f}", "total", r->ms));
     free(t);
     free(summary);
-    return j;
+    return api_json_checked(j, mark);
 }

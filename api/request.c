@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "json_mem.h"
 #include "json_out.h"
 
 double api_now_ms(void)
@@ -393,7 +394,8 @@ static json_t *timing_json(const struct api_timing *t)
                      t->total);
 }
 
-/* {"request_id", then the prediction's members}; NULL when out of memory. */
+/* {"request_id", then the prediction's members}; NULL when out of memory (a member that could not
+ * be copied counts as a failure for api_json_checked). */
 static json_t *answer_head(const char *request_id, const struct api_model *m,
                            const struct api_scores *sc)
 {
@@ -410,6 +412,7 @@ json_t *api_explain_answer(const char *request_id, const struct api_model *m,
                            const struct api_explain_opts *o, const struct api_explanation *e,
                            const struct api_timing *t)
 {
+    unsigned long mark = api_json_mark();
     json_t *j = answer_head(request_id, m, &e->scores);
     if (!j) return NULL;
     if (json_object_set_new(
@@ -420,18 +423,19 @@ json_t *api_explain_answer(const char *request_id, const struct api_model *m,
         json_decref(j);
         return NULL;
     }
-    return j;
+    return api_json_checked(j, mark);
 }
 
 json_t *api_predict_answer(const char *request_id, const struct api_model *m,
                            const struct api_scores *sc, const struct api_timing *t)
 {
+    unsigned long mark = api_json_mark();
     json_t *j = answer_head(request_id, m, sc);
     if (j && json_object_set_new(j, "timing_ms", timing_json(t))) {
         json_decref(j);
         return NULL;
     }
-    return j;
+    return api_json_checked(j, mark);
 }
 
 void api_request_id_new(char out[33])

@@ -60,16 +60,18 @@ static bool is_act(const xai_model *m, int v)
 
 /* ---- which nodes run on crops ---- */
 
-static bool window_capable(struct xai_incr *inc, int k)
+static enum xai_window_fit window_capable(struct xai_incr *inc, int k)
 {
     const xai_model *m = inc->m;
     const struct xai_node *n = &m->nodes[k];
     struct xai_inode *nd = &inc->nd[k];
-    if (!is_act(m, n->in[0]) || inc->v[n->in[0]].kind != K_BOX) return false;
+    if (!is_act(m, n->in[0]) || inc->v[n->in[0]].kind != K_BOX) return XAI_WINDOW_NO;
     for (int i = 1; i < n->n_in; i++)
-        if (is_act(m, n->in[i])) return false;
-    nd->window = n->op->window(n->params, &m->values[n->in[0]].shape, &nd->w, &nd->unpadded);
-    return nd->window;
+        if (is_act(m, n->in[i])) return XAI_WINDOW_NO;
+    enum xai_window_fit fit =
+        n->op->window(n->params, &m->values[n->in[0]].shape, &nd->w, &nd->unpadded);
+    nd->window = fit == XAI_WINDOW_YES;
+    return fit;
 }
 
 static bool pointwise_capable(struct xai_incr *inc, int k, const struct xai_shape *out)
@@ -93,13 +95,13 @@ static bool pointwise_capable(struct xai_incr *inc, int k, const struct xai_shap
     return true;
 }
 
-static bool crop_capable(struct xai_incr *inc, int k)
+static enum xai_window_fit crop_capable(struct xai_incr *inc, int k)
 {
     const struct xai_node *n = &inc->m->nodes[k];
     const struct xai_shape *out = &inc->m->values[n->out[0]].shape;
-    if (n->n_out != 1 || out->ndim != 4 || out->d[0] != 1) return false;
+    if (n->n_out != 1 || out->ndim != 4 || out->d[0] != 1) return XAI_WINDOW_NO;
     if (n->op->window) return window_capable(inc, k);
-    return n->op->pointwise && pointwise_capable(inc, k, out);
+    return n->op->pointwise && pointwise_capable(inc, k, out) ? XAI_WINDOW_YES : XAI_WINDOW_NO;
 }
 
 /* The changed interval of node k's output for grid row/column j along axis ax (0: rows). */
@@ -150,7 +152,9 @@ static xai_status plan_node(struct xai_incr *inc, int k)
 {
     const struct xai_node *n = &inc->m->nodes[k];
     for (int j = 0; j < n->n_out; j++) inc->v[n->out[j]].kind = K_FULL;
-    if (!crop_capable(inc, k)) return XAI_OK;
+    enum xai_window_fit fit = crop_capable(inc, k);
+    if (fit == XAI_WINDOW_NO_MEMORY) return XAI_NO_MEMORY;
+    if (fit == XAI_WINDOW_NO) return XAI_OK;
     struct xai_ivalue *o = &inc->v[n->out[0]];
     if (set_box(o, &inc->m->values[n->out[0]].shape, inc)) return XAI_NO_MEMORY;
     for (int j = 0; j < inc->g.ny; j++) o->ry[j] = node_ival(inc, k, 0, j, o->h);

@@ -154,6 +154,9 @@ struct xai_op_window {
     float pad;                       /* what a tap in the padding reads: 0, or -INFINITY (max) */
 };
 
+/* What xai_op_def.window answers. */
+enum xai_window_fit { XAI_WINDOW_NO, XAI_WINDOW_YES, XAI_WINDOW_NO_MEMORY };
+
 struct xai_op_def {
     const char *name;
     int opset_min, opset_max;
@@ -191,12 +194,13 @@ struct xai_op_def {
      *            in and sets *unpadded to a copy of the params with no padding (malloc'd,
      *            owning nothing, freed with free()), which computes output (y, x) from the
      *            window at (y * s, x * s) of a crop padded explicitly with w->pad. Returns
-     *            false when the op cannot run so (e.g. ceil_mode, averages that exclude
-     *            padding) or on failure to allocate. */
+     *            XAI_WINDOW_NO when the op cannot run so (e.g. ceil_mode, averages that
+     *            exclude padding), XAI_WINDOW_NO_MEMORY when the copy cannot be allocated (an
+     *            error, not a reason to run the op whole, which would need more memory). */
     bool (*pointwise)(const void *p, const struct xai_shape *in, int n_in,
                       const struct xai_shape *out);
-    bool (*window)(const void *p, const struct xai_shape *in, struct xai_op_window *w,
-                   void **unpadded);
+    enum xai_window_fit (*window)(const void *p, const struct xai_shape *in,
+                                  struct xai_op_window *w, void **unpadded);
 };
 
 /* The registry: the op for an ONNX op_type at an opset, or NULL. */

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "json_mem.h"
 #include "json_out.h"
 #include "report.h"
 
@@ -42,7 +43,7 @@ static int write_report(const char *path, bool as_json, const struct api_report 
     char *text = NULL;
     if (as_json) {
         json_t *j = api_report_json(r);
-        text = j ? json_dumps(j, API_JSON_FLAGS | JSON_INDENT(2)) : NULL;
+        text = j ? api_json_dumps(j, API_JSON_FLAGS | JSON_INDENT(2)) : NULL;
         json_decref(j);
         if (text) len = strlen(text);
     } else {

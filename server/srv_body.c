@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "base64.h"
+#include "json_mem.h"
 
 /* ---- Content-Type ---- */
 
@@ -101,13 +102,15 @@ xai_status srv_json_object(const void *text, size_t len, const char *what, json_
                            struct xai_err *err)
 {
     json_error_t je;
+    bool oom = false;
     *out = NULL;
     if (!depth_within(text, len, SRV_JSON_MAX_DEPTH))
         return xai_fail(err, XAI_INVALID_ARGUMENT,
                         "%s nests arrays and objects more than %d deep; it must be a flat "
                         "object of parameters",
                         what, SRV_JSON_MAX_DEPTH);
-    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    *out = api_json_loadb(text, len, JSON_REJECT_DUPLICATES, &je, &oom);
+    if (oom) return xai_fail(err, XAI_NO_MEMORY, "out of memory for %s", what);
     if (!*out)
         return xai_fail(err, XAI_INVALID_ARGUMENT,
                         "%s is not valid JSON (line %d, column %d); it must be an object", what,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_mem.h"
 #include "json_out.h"
 #include "report.h"
 #include "srv_server.h"
@@ -40,7 +41,7 @@ void srv_answer_error(struct srv_req *r, xai_status st, const char *msg)
 {
     json_t *j = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", xai_status_code(st), "message",
                           msg && *msg ? msg : xai_status_code(st), "request_id", r->request_id);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *s = j ? api_json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     r->code = st;
     set_out(r, xai_status_http(st), s, s ? strlen(s) : 0, s ? JSON_TYPE : NULL);
@@ -182,7 +183,7 @@ static struct srv_req *req_of(struct srv_job *job)
 
 static void answer_json(struct srv_req *r, json_t *j)
 {
-    char *s = j ? json_dumps(j, API_JSON_FLAGS | JSON_COMPACT) : NULL;
+    char *s = j ? api_json_dumps(j, API_JSON_FLAGS | JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s) {
         srv_answer_error(r, XAI_NO_MEMORY, "out of memory for the answer");

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "json_mem.h"
+
 void srv_logf(enum srv_log_level min, enum srv_log_level lvl, const char *fmt, ...)
 {
     if (lvl < min) return;
@@ -48,7 +50,7 @@ char *srv_access_line(const struct srv_access *a)
         "bytes_in", (json_int_t)a->bytes_in, "bytes_out", (json_int_t)a->bytes_out, "ms", "queue",
         ms3(m->queue), "decode", ms3(m->decode), "forward", ms3(m->forward), "explain",
         ms3(m->explain), "encode", ms3(m->encode), "total", ms3(m->total), "token_id", a->token_id);
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    char *s = j ? api_json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(j);
     size_t n = s ? strlen(s) : 0;
     char *line = s ? realloc(s, n + 2) : NULL;

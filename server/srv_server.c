@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "blas_tune.h"
+#include "json_mem.h"
 #include "json_out.h"
 #include "srv_log.h"
 #include "srv_server.h"
@@ -100,7 +101,7 @@ static void close_signals(void)
 
 static xai_status blob(json_t *j, struct srv_blob *b, struct xai_err *err)
 {
-    b->data = j ? json_dumps(j, API_JSON_FLAGS | JSON_COMPACT) : NULL;
+    b->data = j ? api_json_dumps(j, API_JSON_FLAGS | JSON_COMPACT) : NULL;
     json_decref(j);
     b->len = b->data ? strlen(b->data) : 0;
     return b->data ? XAI_OK : xai_fail(err, XAI_NO_MEMORY, "out of memory");
@@ -120,7 +121,11 @@ static xai_status make_blobs(struct srv_server *s, struct xai_err *err)
     for (int i = 0; !st && i < repo->n_models; i++) {
         const struct api_model *m = repo->models[i];
         json_t *info = api_model_info_json(m);
-        json_array_append(list, info);
+        if (!info || json_array_append(list, info)) {
+            json_decref(info);
+            st = xai_fail(err, XAI_NO_MEMORY, "out of memory");
+            break;
+        }
         st = blob(info, &s->model_json[i], err);
         s->labels[i] = (struct srv_model_label){m->name, m->version, m->sha256};
     }
@@ -153,8 +158,9 @@ static xai_status start(struct srv_server *s, struct xai_err *err)
     return st;
 }
 
-static void release(struct srv_server *s)
+void srv_server_free(struct srv_server *s)
 {
+    if (!s) return;
     if (s->mhd) MHD_stop_daemon(s->mhd);
     srv_conns_stop(s->conns);
     srv_pool_stop(s->pool);
@@ -172,6 +178,24 @@ static void release(struct srv_server *s)
     api_repo_free(s->repo);
     pthread_mutex_destroy(&s->mhd_log_lock);
     free(s);
+}
+
+xai_status srv_server_start(const struct srv_config *c, struct srv_server **out,
+                            struct xai_err *err)
+{
+    struct srv_server *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s) return xai_fail(err, XAI_NO_MEMORY, "out of memory");
+    pthread_mutex_init(&s->mhd_log_lock, NULL);
+    s->cfg = *c;
+    xai_status st = start(s, err);
+    if (st) {
+        srv_server_free(s);
+        return st;
+    }
+    atomic_store(&s->ready, true);
+    *out = s;
+    return XAI_OK;
 }
 
 static void sleep_ms(int ms)
@@ -220,32 +244,27 @@ static void report_start(const struct srv_server *s)
 
 int srv_serve(int argc, char **argv)
 {
-    struct srv_server *s = calloc(1, sizeof *s);
+    struct srv_config cfg;
+    struct srv_server *s = NULL;
     struct xai_err err = {{0}};
     int help = 0;
-    if (!s) return 1;
-    pthread_mutex_init(&s->mhd_log_lock, NULL);
-    xai_status st = srv_config_load(argc, argv, &s->cfg, &help, &err);
+    xai_status st = srv_config_load(argc, argv, &cfg, &help, &err);
     if (st || help) {
         if (st) fprintf(stderr, "xaid serve: %s\n", err.msg);
         srv_config_usage();
-        pthread_mutex_destroy(&s->mhd_log_lock);
-        free(s);
         return st ? 2 : 0;
     }
-    if (install_signals() || (st = start(s, &err))) {
+    if (install_signals() || (st = srv_server_start(&cfg, &s, &err))) {
         fprintf(stderr, "xaid serve: %s (%s)\n", st ? err.msg : "cannot install signal handlers",
                 xai_status_code(st));
-        release(s);
         close_signals();
         return 1;
     }
-    atomic_store(&s->ready, true);
     report_start(s);
     int sig = wait_signal();
     srv_logf(s->cfg.log_level, SRV_LOG_INFO, "signal %d: draining", sig);
     drain(s);
-    release(s);
+    srv_server_free(s);
     close_signals();
     srv_logf(SRV_LOG_INFO, SRV_LOG_INFO, "stopped");
     return 0;

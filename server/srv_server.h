@@ -129,5 +129,12 @@ void srv_worker_fini(void *ctx, void *server);
 
 /* srv_server.c: `xaid serve` (the process exit code). */
 int srv_serve(int argc, char **argv);
+/* Starts a server on configuration c (copied; its strings must outlive the server): models,
+ * tokens, CORS origins, the answers made once, metrics, the worker pool, the daemon; ready.
+ * On failure *out is NULL and nothing is left. srv_serve adds signals and the drain. */
+xai_status srv_server_start(const struct srv_config *c, struct srv_server **out,
+                            struct xai_err *err);
+/* Stops the daemon and the workers at once and frees everything (NULL: nothing). */
+void srv_server_free(struct srv_server *s);
 
 #endif

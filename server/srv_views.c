@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "json_mem.h"
 #include "srv_server.h"
 
 #define MAX_PARTS (XAI_EMBED_MAX_IMAGES + 2)
@@ -205,6 +206,7 @@ static json_t *run(struct srv_req *r, xai_session *s, xai_status *st, struct xai
 
 json_t *srv_view_run(struct srv_req *r, xai_session *s, xai_status *st, struct xai_err *err)
 {
+    unsigned long mark = api_json_mark(); /* the views set members unchecked */
     json_t *j = run(r, s, st, err);
     r->timing.total = (xai_monotonic_s() - r->t_start) * 1e3;
     if (*st || !j) return j;
@@ -213,5 +215,5 @@ json_t *srv_view_run(struct srv_req *r, xai_session *s, xai_status *st, struct x
                         json_pack("{s:f, s:f, s:f, s:f}", "queue", r->timing.queue, "decode",
                                   r->timing.decode, "inspect", r->timing.explain, "total",
                                   r->timing.total));
-    return j;
+    return api_json_checked(j, mark); /* NULL: answered as out of memory */
 }

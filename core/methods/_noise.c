@@ -14,12 +14,14 @@ struct noise_buf {
     double *sum, *sq; /* item: running sums of g and g^2 */
 };
 
+/* Frees and clears, so that freeing again (the caller's cleanup after a failed init) is safe. */
 static void noise_buf_free(struct noise_buf *b)
 {
     free(b->x);
     free(b->g);
     free(b->sum);
     free(b->sq);
+    memset(b, 0, sizeof *b);
 }
 
 static xai_status noise_buf_init(struct noise_buf *b, int batch, int64_t item, struct xai_err *err)

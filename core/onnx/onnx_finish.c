@@ -41,12 +41,13 @@ static void check_batch(struct imp *im)
     for (int v = 0; v < m->n_values; v++) m->values[v].batch_dims = 0;
 }
 
-static void count_params(struct imp *im)
+static xai_status count_params(struct imp *im)
 {
     xai_model *m = im->m;
     uint8_t *seen = calloc((size_t)m->n_values + 1, 1);
+    if (!seen) return xai_fail(im->err, XAI_NO_MEMORY, "out of memory");
     m->n_params = 0;
-    for (int k = 0; seen && k < m->n_nodes; k++)
+    for (int k = 0; k < m->n_nodes; k++)
         for (int i = 0; i < m->nodes[k].n_in; i++) {
             int v = m->nodes[k].in[i];
             if (v < 0 || seen[v] || !m->values[v].cst || m->values[v].cst->dtype != XAI_F32)
@@ -55,6 +56,7 @@ static void count_params(struct imp *im)
             m->n_params += xai_shape_numel(&m->values[v].cst->shape);
         }
     free(seen);
+    return XAI_OK;
 }
 
 static int *keep_map(const xai_model *m)
@@ -105,6 +107,6 @@ xai_status xai_imp_finish(struct imp *im)
     xai_status st = set_outputs(im);
     if (st) return st;
     check_batch(im);
-    count_params(im);
-    return compact(im);
+    st = count_params(im);
+    return st ? st : compact(im);
 }

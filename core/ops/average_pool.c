@@ -165,21 +165,22 @@ static void backward(const struct xai_op_run *r)
 
 /* Incremental inference: crops padded with zeros, which count where the pads count; an
  * average that excludes padding, or the partial last windows of ceil_mode, cannot run so. */
-static bool crop_window(const void *pp, const struct xai_shape *in, struct xai_op_window *w,
-                        void **unpadded)
+static enum xai_window_fit crop_window(const void *pp, const struct xai_shape *in,
+                                       struct xai_op_window *w, void **unpadded)
 {
     const struct params *p = pp;
     bool pads = false;
     for (int i = 0; i < p->a.nsp; i++) pads |= p->a.pb[i] || p->a.pe[i];
     if (p->a.ceil_mode || (pads && !p->include_pad) ||
         (p->a.auto_pad != XAI_PAD_NOTSET && p->a.auto_pad != XAI_PAD_VALID && !p->include_pad))
-        return false;
+        return XAI_WINDOW_NO;
     struct params q = *p, *out;
-    if (!xai_pool_crop_window(&p->a, in, w, &q.a) || !(out = malloc(sizeof *out))) return false;
+    if (!xai_pool_crop_window(&p->a, in, w, &q.a)) return XAI_WINDOW_NO;
+    if (!(out = malloc(sizeof *out))) return XAI_WINDOW_NO_MEMORY;
     *out = q;
     w->pad = 0.f;
     *unpadded = out;
-    return true;
+    return XAI_WINDOW_YES;
 }
 
 const struct xai_op_def xai_op_average_pool = {

@@ -315,15 +315,16 @@ static void backward(const struct xai_op_run *r)
 }
 
 /* Incremental inference: the same convolution on explicitly zero-padded crops. */
-static bool crop_window(const void *pp, const struct xai_shape *in, struct xai_op_window *w,
-                        void **unpadded)
+static enum xai_window_fit crop_window(const void *pp, const struct xai_shape *in,
+                                       struct xai_op_window *w, void **unpadded)
 {
     const struct conv_p *p = pp;
     struct conv_p q = *p, *out;
-    if (!xai_conv_crop_window(&p->a, in, w, &q.a) || !(out = malloc(sizeof *out))) return false;
+    if (!xai_conv_crop_window(&p->a, in, w, &q.a)) return XAI_WINDOW_NO;
+    if (!(out = malloc(sizeof *out))) return XAI_WINDOW_NO_MEMORY;
     *out = q;
     *unpadded = out;
-    return true;
+    return XAI_WINDOW_YES;
 }
 
 const struct xai_op_def xai_op_conv = {

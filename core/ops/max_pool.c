@@ -224,15 +224,16 @@ static void backward(const struct xai_op_run *r)
 }
 
 /* Incremental inference: crops padded with -inf, which never wins, as padding here. */
-static bool crop_window(const void *p, const struct xai_shape *in, struct xai_op_window *w,
-                        void **unpadded)
+static enum xai_window_fit crop_window(const void *p, const struct xai_shape *in,
+                                       struct xai_op_window *w, void **unpadded)
 {
     struct xai_pool_attrs q, *out;
-    if (!xai_pool_crop_window(p, in, w, &q) || !(out = malloc(sizeof *out))) return false;
+    if (!xai_pool_crop_window(p, in, w, &q)) return XAI_WINDOW_NO;
+    if (!(out = malloc(sizeof *out))) return XAI_WINDOW_NO_MEMORY;
     *out = q;
     w->pad = -INFINITY;
     *unpadded = out;
-    return true;
+    return XAI_WINDOW_YES;
 }
 
 const struct xai_op_def xai_op_max_pool = {

@@ -169,15 +169,15 @@ static void backward(const struct xai_op_run *r)
 
 /* Incremental inference: constant padding of the last two axes is a 1 x 1 window whose pads
  * the crop carries (with the pad value); the unpadded op copies the crop. */
-static bool crop_window(const void *pp, const struct xai_shape *in, struct xai_op_window *w,
-                        void **unpadded)
+static enum xai_window_fit crop_window(const void *pp, const struct xai_shape *in,
+                                       struct xai_op_window *w, void **unpadded)
 {
     const struct params *p = pp;
     if (p->mode != PAD_CONSTANT || p->rank != 4 || in->ndim != 4 || p->pb[0] || p->pe[0] ||
         p->pb[1] || p->pe[1])
-        return false;
+        return XAI_WINDOW_NO;
     struct params *q = malloc(sizeof *q);
-    if (!q) return false;
+    if (!q) return XAI_WINDOW_NO_MEMORY;
     *q = *p;
     for (int i = 0; i < 2; i++) {
         w->k[i] = w->s[i] = w->d[i] = 1;
@@ -186,7 +186,7 @@ static bool crop_window(const void *pp, const struct xai_shape *in, struct xai_o
     }
     w->pad = p->value;
     *unpadded = q;
-    return true;
+    return XAI_WINDOW_YES;
 }
 
 const struct xai_op_def xai_op_pad = {
