@@ -70,13 +70,15 @@ static const char *resize_name(enum xai_resize_mode r)
                                          : "stretch";
 }
 
-bool api_method_fits(const struct api_model *m, const struct xai_method_def *d)
+int api_method_fits(const struct api_model *m, const struct xai_method_def *d)
 {
-    if ((d->needs & XAI_NEEDS_GAP_HEAD) && !m->classifier.present) return false;
-    if ((d->needs & XAI_NEEDS_RECONSTRUCTION) && m->recon_value < 0) return false;
-    if ((d->needs & XAI_NEEDS_ATTENTION) && !m->n_attention) return false;
-    if ((d->needs & XAI_NEEDS_LAYER) && m->n_layers == 0) return false;
-    return !d->fits || d->fits(m->engine, m->output, NULL);
+    if ((d->needs & XAI_NEEDS_GAP_HEAD) && !m->classifier.present) return 0;
+    if ((d->needs & XAI_NEEDS_RECONSTRUCTION) && m->recon_value < 0) return 0;
+    if ((d->needs & XAI_NEEDS_ATTENTION) && !m->n_attention) return 0;
+    if ((d->needs & XAI_NEEDS_LAYER) && m->n_layers == 0) return 0;
+    if (!d->fits) return 1;
+    xai_status st = d->fits(m->engine, m->output, NULL);
+    return st == XAI_OK ? 1 : st == XAI_NO_MEMORY ? -1 : 0;
 }
 
 static json_t *methods_json(const struct api_model *m)
@@ -85,7 +87,12 @@ static json_t *methods_json(const struct api_model *m)
     const struct xai_method_def *const *all = xai_method_all(&n);
     json_t *a = json_array();
     for (int i = 0; a && i < n; i++) {
-        if (!api_method_fits(m, all[i])) continue;
+        int fits = api_method_fits(m, all[i]);
+        if (fits < 0) {
+            json_decref(a);
+            return NULL;
+        }
+        if (!fits) continue;
         if (json_array_append_new(a, json_string(all[i]->name))) {
             json_decref(a);
             return NULL;

@@ -28,8 +28,8 @@ json_t *api_score_json(const struct api_score *s);
 json_t *api_prediction_json(const struct api_model *m, const struct api_scores *s);
 json_t *api_model_info_json(const struct api_model *m);
 /* Whether a method can run on m: CAM needs a GAP-linear head, layer methods a 4-D layer, LRP
- * a rule for every node (the method's fits). */
+ * a rule for every node (the method's fits). 1 yes, 0 no, -1 out of memory. */
 struct xai_method_def;
-bool api_method_fits(const struct api_model *m, const struct xai_method_def *d);
+int api_method_fits(const struct api_model *m, const struct xai_method_def *d);
 
 #endif

@@ -107,8 +107,9 @@ struct xai_method_def {
     xai_status (*run)(const struct xai_method_req *req, struct xai_method_result *out,
                       struct xai_err *err);
     /* Whether the method can explain value `output` of model m at all, beyond `needs` (LRP:
-     * a relevance rule for every node on the way). NULL: always. With err, says why not. */
-    bool (*fits)(const xai_model *m, int output, struct xai_err *err);
+     * a relevance rule for every node on the way): XAI_OK, or UNSUPPORTED saying why not
+     * (NO_MEMORY when it could not tell). NULL: always. */
+    xai_status (*fits)(const xai_model *m, int output, struct xai_err *err);
 };
 
 const struct xai_method_def *xai_method_find(const char *name);

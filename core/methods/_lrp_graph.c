@@ -190,16 +190,17 @@ xai_status xai_lrp_plan(struct xai_lrp_run *run, int output, struct xai_lrp_plan
     return st;
 }
 
-bool xai_lrp_fits(const xai_model *m, int output, struct xai_err *err)
+xai_status xai_lrp_fits(const xai_model *m, int output, struct xai_err *err)
 {
-    if (output < 0 || output >= m->n_values || !m->values[output].grad) return false;
+    if (output < 0 || output >= m->n_values || !m->values[output].grad)
+        return xai_fail(err, XAI_UNSUPPORTED, "lrp: the output does not depend on the input");
     uint8_t *on = path_nodes(m, output);
-    if (!on) return false;
+    if (!on) return xai_fail(err, XAI_NO_MEMORY, "out of memory");
     xai_status st = XAI_OK;
     for (int k = 0; k < m->n_nodes && !st; k++)
         if (on[k]) st = check_node(m, &m->nodes[k], err);
     free(on);
-    return st == XAI_OK;
+    return st;
 }
 
 xai_status xai_lrp_keep(xai_session *s, const struct xai_lrp_plan *plan, struct xai_err *err)

@@ -71,8 +71,8 @@ xai_status xai_lrp_plan(struct xai_lrp_run *run, int output, struct xai_lrp_plan
                         struct xai_err *err);
 
 /* Whether every node between the input and value `output` has a rule (xai_lrp_plan's check
- * without a plan); with err, the reason when not. */
-bool xai_lrp_fits(const xai_model *m, int output, struct xai_err *err);
+ * without a plan): XAI_OK, UNSUPPORTED naming the node, or NO_MEMORY. */
+xai_status xai_lrp_fits(const xai_model *m, int output, struct xai_err *err);
 
 /* Asks the session to keep, through the next forward pass, the activations the rules read:
  * the inputs of every conv, dense and norm node (xai_session_keep_op per op kind). */
