@@ -1,6 +1,7 @@
 /*
  * onnx_fold.c - constant folding of the data-movement ops found in shape subgraphs:
- * Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, Reshape, Expand (the arithmetic ones are
+ * Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, Reshape, Expand, Transpose (PyTorch's
+ * F.pad export reverses its int64 pads with one; the arithmetic ones are
  * in onnx_fold_math.c). Called by onnx_nodes.c for a node whose inputs are all constants
  * (Shape: whose input has a known shape), it produces the output as a new constant.
  *
@@ -425,6 +426,42 @@ static xai_status fold_expand(struct xai_fold *f, struct xai_err *err)
     return st;
 }
 
+static xai_status fold_transpose(struct xai_fold *f, struct xai_err *err)
+{
+    const struct xai_const *data;
+    int64_t perm[XAI_MAX_DIMS], stride[XAI_MAX_DIMS], in_stride[XAI_MAX_DIMS];
+    int n;
+    xai_status st = need(f, 0, &data, err);
+    if (!st) st = xai_attr_ints(f->nd, "perm", perm, XAI_MAX_DIMS, &n, err);
+    if (st) return st;
+    int r = data->shape.ndim;
+    bool seen[XAI_MAX_DIMS] = {0};
+    for (int d = 0; !n && d < r; d++) perm[d] = r - 1 - d;
+    if (n && n != r) return xai_fold_fail(f, err, XAI_BAD_MODEL, "perm must list every axis");
+    for (int d = 0; d < r; d++) {
+        if (perm[d] < 0 || perm[d] >= r || seen[perm[d]])
+            return xai_fold_fail(f, err, XAI_BAD_MODEL, "perm is not a permutation of the axes");
+        seen[perm[d]] = true;
+    }
+    struct xai_shape os = {.ndim = r};
+    int64_t acc = 1;
+    for (int d = r - 1; d >= 0; d--) {
+        in_stride[d] = acc;
+        acc *= data->shape.d[d];
+    }
+    for (int d = 0; d < r; d++) {
+        os.d[d] = data->shape.d[perm[d]];
+        stride[d] = in_stride[perm[d]];
+    }
+    int64_t cnt = xai_shape_numel(&os);
+    int64_t *offs = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
+    if (!offs) return xai_fail(err, XAI_NO_MEMORY, "out of memory folding a Transpose");
+    xai_strided_offsets(&os, stride, 0, offs);
+    st = xai_fold_take(f, data, &os, offs, err);
+    free(offs);
+    return st;
+}
+
 /* flags: inputs that may carry batch flags (the data); flags on any other input (indices,
  * axes, shapes) make the node a runtime op instead. */
 static const struct {
@@ -434,7 +471,7 @@ static const struct {
 } folds[] = {
     {"Shape", fold_shape, ~0u},    {"Gather", fold_gather, 1u},  {"Unsqueeze", fold_unsqueeze, 1u},
     {"Squeeze", fold_squeeze, 1u}, {"Concat", fold_concat, ~0u}, {"Slice", fold_slice, 1u},
-    {"Reshape", fold_reshape, 1u}, {"Expand", fold_expand, 1u},
+    {"Reshape", fold_reshape, 1u}, {"Expand", fold_expand, 1u},  {"Transpose", fold_transpose, 1u},
 };
 
 xai_fold_fn xai_fold_find(const char *op_type, unsigned *flags)

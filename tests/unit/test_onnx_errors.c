@@ -235,6 +235,24 @@ static void test_unsupported_op(void **state)
     expect(&b, XAI_UNSUPPORTED, "node 'foo_node': op 'FooBar' (opset 13) is not supported", NULL);
 }
 
+/* An int64 constant as the data of a runtime op is refused, whether the op would run at load
+ * (Relu of a constant) or at run time (Add): the session would hand the op no float data (the
+ * load crashed before). */
+static void test_int64_data_input(void **state)
+{
+    for (int at_load = 0; at_load < 2; at_load++) {
+        struct mb b;
+        const int64_t d3[] = {3}, v[] = {1, -2, 3};
+        mb_init(&b, 13);
+        mb_input(&b, "x", 1, 2, dyn2);
+        mb_init_i64(&b, "c", 1, d3, v);
+        if (at_load) mb_node(&b, "Relu", "c", "rc")->name = "relu_c";
+        mb_node(&b, "Add", at_load ? "x,rc" : "c,x", "y")->name = "add";
+        mb_output(&b, "y");
+        expect(&b, XAI_UNSUPPORTED, at_load ? "'relu_c'" : "'add'", "input 0 is an int64 constant");
+    }
+}
+
 static void test_foreign_domain(void **state)
 {
     struct mb b;
@@ -518,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_dropout_mask_used),
         cmocka_unit_test(test_bn_training_mode),
         cmocka_unit_test(test_constant_without_value),
+        cmocka_unit_test(test_int64_data_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
