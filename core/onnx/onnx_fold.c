@@ -349,6 +349,7 @@ static xai_status fold_slice(struct xai_fold *f, struct xai_err *err)
         seen[a] = true;
         step[a] = st_k;
         slice_axis(in->d[a], s.starts[k], s.ends[k], st_k, &first[a], &os.d[a]);
+        if (os.d[a] <= 1) step[a] = 1; /* unused, and a huge one would overflow the strides */
     }
     int64_t row = 1;
     for (int d = in->ndim - 1; d >= 0; d--) {
