@@ -59,6 +59,16 @@ void xai_strided_offsets(const struct xai_shape *s, const int64_t *stride, int64
     }
 }
 
+xai_status xai_fold_room(const struct xai_fold *f, int64_t n, struct xai_err *err)
+{
+    if (n <= f->room) return XAI_OK;
+    return xai_fold_fail(f, err, XAI_TOO_LARGE,
+                         "the constant it makes (%lld elements) is over what is left of the "
+                         "load's budget for computed constants (one element per byte of the "
+                         "model file, at least %lld)",
+                         (long long)n, (long long)XAI_FOLD_MIN_TOTAL);
+}
+
 static xai_status fold_new(struct xai_fold *f, enum xai_dtype dt, const struct xai_shape *s,
                            bool flags, struct xai_err *err)
 {
@@ -69,6 +79,8 @@ static xai_status fold_new(struct xai_fold *f, enum xai_dtype dt, const struct x
             return xai_fold_fail(f, err, XAI_TOO_LARGE, "the constant it makes is too large");
         n *= s->d[d];
     }
+    xai_status st = xai_fold_room(f, n, err);
+    if (st) return st;
     char what[300];
     snprintf(what, sizeof what, "the output of node '%s' (%s)", f->nd->name, f->nd->op_type);
     return xai_cst_new(dt, s, flags, what, &f->out, err);
@@ -359,6 +371,7 @@ static xai_status fold_slice(struct xai_fold *f, struct xai_err *err)
     }
     int64_t n = xai_shape_numel(&os);
     if (n > XAI_FOLD_MAX_NUMEL) return xai_fold_fail(f, err, XAI_TOO_LARGE, "output too large");
+    if ((st = xai_fold_room(f, n, err))) return st;
     int64_t *offs = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
     if (!offs) return xai_fail(err, XAI_NO_MEMORY, "out of memory folding a Slice");
     xai_strided_offsets(&os, stride, base, offs);
@@ -418,6 +431,7 @@ static xai_status fold_expand(struct xai_fold *f, struct xai_err *err)
         return xai_fold_fail(f, err, XAI_SHAPE_MISMATCH, "%s", e.msg);
     int64_t cnt = xai_shape_numel(&os);
     if (cnt > XAI_FOLD_MAX_NUMEL) return xai_fold_fail(f, err, XAI_TOO_LARGE, "output too large");
+    if ((st = xai_fold_room(f, cnt, err))) return st;
     int64_t *offs = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
     if (!offs) return xai_fail(err, XAI_NO_MEMORY, "out of memory folding an Expand");
     xai_shape_bstrides(&data->shape, &os, stride);
@@ -455,6 +469,7 @@ static xai_status fold_transpose(struct xai_fold *f, struct xai_err *err)
         stride[d] = in_stride[perm[d]];
     }
     int64_t cnt = xai_shape_numel(&os);
+    if ((st = xai_fold_room(f, cnt, err))) return st;
     int64_t *offs = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
     if (!offs) return xai_fail(err, XAI_NO_MEMORY, "out of memory folding a Transpose");
     xai_strided_offsets(&os, stride, 0, offs);

@@ -22,14 +22,18 @@ const struct xai_op_def *xai_imp_find_op(const struct imp *im, const char *op)
     return xai_op_find(op, im->opset);
 }
 
+xai_status xai_imp_budget_fail(const struct imp *im)
+{
+    return xai_fail(im->err, XAI_TOO_LARGE,
+                    "the constants computed at load exceed %lld elements in all (one per byte of "
+                    "the model file, at least %lld)",
+                    (long long)im->budget, (long long)XAI_FOLD_MIN_TOTAL);
+}
+
 xai_status xai_imp_budget(struct imp *im, const struct xai_const *c)
 {
     im->made += c ? xai_shape_numel(&c->shape) : 0;
-    if (im->made > XAI_FOLD_MAX_TOTAL)
-        return xai_fail(im->err, XAI_TOO_LARGE,
-                        "the constants computed at load exceed %lld elements in all",
-                        (long long)XAI_FOLD_MAX_TOTAL);
-    return XAI_OK;
+    return im->made > im->budget ? xai_imp_budget_fail(im) : XAI_OK;
 }
 
 /* What an op's init (or a folding function) sees of a node, with the storage behind it. */
@@ -272,6 +276,9 @@ static xai_status run_on_consts(struct imp *im, const struct imp_node *n,
     xai_status st = run_infer(im, n, d, params, b, false, s);
     char what[300];
     snprintf(what, sizeof what, "the constant computed by node '%s' (%s)", n->name, n->op);
+    int64_t need = 0; /* checked before anything is allocated */
+    for (int j = 0; !st && j < n->n_out; j++) need += xai_shape_numel(&s[j]);
+    if (!st && need > im->budget - im->made) st = xai_imp_budget_fail(im);
     for (int j = 0; !st && j < n->n_out; j++)
         st = xai_cst_new(XAI_F32, &s[j], false, what, &outs[j], im->err);
     size_t scratch = !st && d->scratch ? d->scratch(params, b->shape, n->n_in, s) : 0;
@@ -339,7 +346,7 @@ static xai_status fold_builtin(struct imp *im, struct imp_node *n, xai_fold_fn f
     struct nd_build b;
     xai_status st = nd_make(im, n, &b);
     if (st) return st;
-    struct xai_fold f = {&b.nd, b.shape2, im->dynamic, NULL};
+    struct xai_fold f = {&b.nd, b.shape2, im->dynamic, NULL, im->budget - im->made};
     st = fn(&f, im->err);
     if (!st) st = xai_attrs_check_used(&b.nd, im->err);
     if (!st) st = xai_imp_budget(im, f.out);

@@ -428,6 +428,20 @@ static void test_folded_constant_too_large(void **state)
     expect(&b, XAI_TOO_LARGE, "zeros", "too large");
 }
 
+/* A few bytes of ConstantOfShape may not make more elements than the file has bytes (at least
+ * 4M): 8M elements are refused before they are allocated. */
+static void test_folded_constants_over_budget(void **state)
+{
+    struct mb b;
+    const int64_t d1[] = {1}, big[] = {1 << 23};
+    relu_model(&b);
+    mb_init_i64(&b, "shape", 1, d1, big);
+    mb_node(&b, "ConstantOfShape", "shape", "zeros")->name = "zeros";
+    mb_node(&b, "Add", "y,zeros", "z");
+    mb_output(&b, "z");
+    expect(&b, XAI_TOO_LARGE, "zeros", "budget for computed constants");
+}
+
 static void test_batch_dependent_constant_of_shape(void **state)
 {
     struct mb b;
@@ -530,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_batch_plus_constant),
         cmocka_unit_test(test_batch_times_huge),
         cmocka_unit_test(test_folded_constant_too_large),
+        cmocka_unit_test(test_folded_constants_over_budget),
         cmocka_unit_test(test_batch_dependent_constant_of_shape),
         cmocka_unit_test(test_opset),
         cmocka_unit_test(test_no_graph),
