@@ -360,12 +360,15 @@ static xai_status fold_builtin(struct imp *im, struct imp_node *n, xai_fold_fn f
     return XAI_OK;
 }
 
-/* Runtime ops compute on float tensors: their input 0 is always data (other inputs that may be
- * int64, such as shapes, pads or axes, are read by the op's init). An int64 constant there is a
- * shape computation the importer does not fold (the session would hand the op no data). */
-static xai_status float_data(struct imp *im, const struct imp_node *n)
+/* Runtime ops compute on float tensors and always read input 0 (their data; other inputs that
+ * may be int64, such as shapes, pads or axes, are read by the op's init). A missing input 0, or
+ * an int64 constant there (a shape computation the importer does not fold), would leave the op
+ * without data: both are refused. */
+static xai_status data_input(struct imp *im, const struct imp_node *n)
 {
-    const struct xai_const *c = n->n_in > 0 && n->in[0] >= 0 ? im->m->values[n->in[0]].cst : NULL;
+    if (n->n_in < 1 || n->in[0] < 0)
+        return xai_node_fail(n->name, n->op, im->err, XAI_BAD_MODEL, "input 0 is missing");
+    const struct xai_const *c = im->m->values[n->in[0]].cst;
     if (!c || c->dtype == XAI_F32) return XAI_OK;
     return xai_node_fail(n->name, n->op, im->err, XAI_UNSUPPORTED,
                          "input 0 is an int64 constant; xaid runs this op on float tensors only "
@@ -395,7 +398,7 @@ xai_status xai_imp_generic(struct imp *im, struct imp_node *n)
     if (!d)
         return xai_fail(im->err, XAI_UNSUPPORTED, "node '%s': op '%s' (opset %d) is not supported",
                         n->name, n->op, im->opset);
-    if ((st = float_data(im, n))) return st;
+    if ((st = data_input(im, n))) return st;
     if (all_const && !flagged && n->n_in > 0) return fold_runtime(im, n, d);
     if (xai_imp_bn_candidate(im, n)) {
         n->conv_pending = true;

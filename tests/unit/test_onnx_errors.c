@@ -253,6 +253,25 @@ static void test_int64_data_input(void **state)
     }
 }
 
+/* A runtime op without input 0 (none at all, or an empty name: "absent"), with its other inputs
+ * constant (run at load) or not, is refused: the op would read no data (the load crashed). */
+static void test_missing_data_input(void **state)
+{
+    const char *ins[] = {"", ",x", ",c"};
+    for (int i = 0; i < 3; i++) {
+        struct mb b;
+        const int64_t d3[] = {3};
+        const float v[] = {1, -2, 3};
+        mb_init(&b, 13);
+        mb_input(&b, "x", 1, 2, dyn2);
+        mb_init_f(&b, "c", 1, d3, v);
+        mb_node(&b, "Relu", ins[i], "r")->name = "relu";
+        mb_node(&b, "Add", "x,r", "y");
+        mb_output(&b, "y");
+        expect(&b, XAI_BAD_MODEL, "'relu'", "input 0 is missing");
+    }
+}
+
 static void test_foreign_domain(void **state)
 {
     struct mb b;
@@ -552,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_bn_training_mode),
         cmocka_unit_test(test_constant_without_value),
         cmocka_unit_test(test_int64_data_input),
+        cmocka_unit_test(test_missing_data_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
