@@ -272,6 +272,19 @@ static void test_missing_data_input(void **state)
     }
 }
 
+/* A runtime op makes one output: a second one that something reads is refused (a broken file
+ * gave HardSigmoid two; the session then planned a value no infer had shaped). */
+static void test_extra_output_used(void **state)
+{
+    struct mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, 2, dyn2);
+    mb_node(&b, "Relu", "x", "r,extra")->name = "relu";
+    mb_node(&b, "Add", "r,extra", "y");
+    mb_output(&b, "y");
+    expect(&b, XAI_UNSUPPORTED, "'relu'", "output 1 is used");
+}
+
 static void test_foreign_domain(void **state)
 {
     struct mb b;
@@ -572,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_constant_without_value),
         cmocka_unit_test(test_int64_data_input),
         cmocka_unit_test(test_missing_data_input),
+        cmocka_unit_test(test_extra_output_used),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -430,6 +430,28 @@ static void test_fold_transpose(void **state)
     expect_reshape(&b, 3, v, f, 0);
 }
 
+/* An extra output nothing reads is dropped (MaxPool's indices; here a broken Relu): the model
+ * has no value without a producer, and runs. */
+static void test_unused_extra_output_dropped(void **state)
+{
+    struct mb b;
+    xai_model *m = NULL;
+    struct xai_err err;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, 2, dyn2);
+    mb_node(&b, "Relu", "x", "y,extra");
+    mb_output(&b, "y");
+    assert_int_equal(load_mb(&b, &fake_opts, &m, &err), XAI_OK);
+    assert_int_equal(m->nodes[0].n_out, 1);
+    assert_int_equal(xai_model_find(m, "extra"), -1);
+    float x[6] = {-1, 2, -3, 4, -5, 6}, out[6];
+    struct xai_shape os;
+    run(m, x, (struct xai_shape){2, {2, 3}}, out, &os);
+    assert_float_equal(out[1], 2, 0);
+    assert_float_equal(out[2], 0, 0);
+    xai_model_free(m);
+}
+
 /* Dynamic input, but the graph flattens the whole batch: falls back to batch 1. */
 static void test_non_batch_output_falls_back(void **state)
 {
@@ -699,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_fold_range),
         cmocka_unit_test(test_fold_slice_squeeze),
         cmocka_unit_test(test_fold_transpose),
+        cmocka_unit_test(test_unused_extra_output_dropped),
         cmocka_unit_test(test_non_batch_output_falls_back),
         cmocka_unit_test(test_bn_fold_math),
         cmocka_unit_test(test_bn_folded_into_conv),
