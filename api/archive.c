@@ -26,13 +26,21 @@ static uint32_t le32(const unsigned char *p)
     return le16(p) | le16(p + 2) << 16;
 }
 
+/* A zip starts with a local file header (PK 3 4) or, empty, with the end record (PK 5 6). */
+static bool zip_magic(const unsigned char *b, size_t len)
+{
+    return len >= 4 && b[0] == 'P' && b[1] == 'K' && (b[2] == 3 || b[2] == 5) &&
+           (b[3] == 4 || b[3] == 6);
+}
+
+static bool tar_magic(const unsigned char *b, size_t len)
+{
+    return len >= 512 && !memcmp(b + 257, "ustar", 5);
+}
+
 bool api_archive_detect(const void *buf, size_t len)
 {
-    const unsigned char *b = buf;
-    if (len >= 4 && b[0] == 'P' && b[1] == 'K' && (b[2] == 3 || b[2] == 5) &&
-        (b[3] == 4 || b[3] == 6))
-        return true;
-    return len >= 512 && !memcmp(b + 257, "ustar", 5);
+    return zip_magic(buf, len) || tar_magic(buf, len);
 }
 
 void api_archive_reset(struct api_archive *a)
@@ -213,9 +221,9 @@ xai_status api_archive_read(const void *buf, size_t len, int max_items, size_t m
     memset(out, 0, sizeof *out);
     const unsigned char *b = buf;
     xai_status st;
-    if (len >= 4 && b[0] == 'P' && b[1] == 'K')
+    if (zip_magic(b, len)) /* the same test as api_archive_detect (it took any "PK" before) */
         st = read_zip(b, len, max_items, max_item, out, err);
-    else if (len >= 512 && !memcmp(b + 257, "ustar", 5))
+    else if (tar_magic(b, len))
         st = read_tar(b, len, max_items, max_item, out, err);
     else
         st = xai_fail(err, XAI_UNSUPPORTED_MEDIA, "not a zip or tar archive");

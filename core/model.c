@@ -63,6 +63,7 @@ xai_status xai_model_infer(const xai_model *m, int64_t batch, struct xai_shape *
                 in[i] = out[n->in[i]];
             else
                 memset(&in[i], 0, sizeof in[i]);
+        memset(o, 0, sizeof o); /* an op that leaves an output unset gives a scalar shape */
         xai_status st = n->op->infer(n->params, in, n->n_in, o, n->n_out, batch, err);
         if (st) return st;
         for (int j = 0; j < n->n_out; j++) out[n->out[j]] = o[j];

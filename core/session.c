@@ -150,9 +150,11 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Never leaves b->p NULL, even for n = 0: ops offset their scratch pointer per thread, and
+ * arithmetic on a null pointer is undefined (UBSan's pointer-overflow check). */
 static bool buf_reserve(struct buf *b, size_t n)
 {
-    if (n <= b->cap) return true;
+    if (n <= b->cap && b->p) return true;
     void *p = NULL;
     if (posix_memalign(&p, 64, (n ? n : 1) * sizeof(float)) != 0) return false;
     free(b->p);

@@ -1,6 +1,7 @@
 /*
  * onnx_fold.c - constant folding of the data-movement ops found in shape subgraphs:
- * Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, Reshape, Expand (the arithmetic ones are
+ * Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, Reshape, Expand, Transpose (PyTorch's
+ * F.pad export reverses its int64 pads with one; the arithmetic ones are
  * in onnx_fold_math.c). Called by onnx_nodes.c for a node whose inputs are all constants
  * (Shape: whose input has a known shape), it produces the output as a new constant.
  *
@@ -58,6 +59,16 @@ void xai_strided_offsets(const struct xai_shape *s, const int64_t *stride, int64
     }
 }
 
+xai_status xai_fold_room(const struct xai_fold *f, int64_t n, struct xai_err *err)
+{
+    if (n <= f->room) return XAI_OK;
+    return xai_fold_fail(f, err, XAI_TOO_LARGE,
+                         "the constant it makes (%lld elements) is over what is left of the "
+                         "load's budget for computed constants (one element per byte of the "
+                         "model file, at least %lld)",
+                         (long long)n, (long long)XAI_FOLD_MIN_TOTAL);
+}
+
 static xai_status fold_new(struct xai_fold *f, enum xai_dtype dt, const struct xai_shape *s,
                            bool flags, struct xai_err *err)
 {
@@ -68,6 +79,8 @@ static xai_status fold_new(struct xai_fold *f, enum xai_dtype dt, const struct x
             return xai_fold_fail(f, err, XAI_TOO_LARGE, "the constant it makes is too large");
         n *= s->d[d];
     }
+    xai_status st = xai_fold_room(f, n, err);
+    if (st) return st;
     char what[300];
     snprintf(what, sizeof what, "the output of node '%s' (%s)", f->nd->name, f->nd->op_type);
     return xai_cst_new(dt, s, flags, what, &f->out, err);
@@ -348,6 +361,7 @@ static xai_status fold_slice(struct xai_fold *f, struct xai_err *err)
         seen[a] = true;
         step[a] = st_k;
         slice_axis(in->d[a], s.starts[k], s.ends[k], st_k, &first[a], &os.d[a]);
+        if (os.d[a] <= 1) step[a] = 1; /* unused, and a huge one would overflow the strides */
     }
     int64_t row = 1;
     for (int d = in->ndim - 1; d >= 0; d--) {
@@ -357,6 +371,7 @@ static xai_status fold_slice(struct xai_fold *f, struct xai_err *err)
     }
     int64_t n = xai_shape_numel(&os);
     if (n > XAI_FOLD_MAX_NUMEL) return xai_fold_fail(f, err, XAI_TOO_LARGE, "output too large");
+    if ((st = xai_fold_room(f, n, err))) return st;
     int64_t *offs = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
     if (!offs) return xai_fail(err, XAI_NO_MEMORY, "out of memory folding a Slice");
     xai_strided_offsets(&os, stride, base, offs);
@@ -416,9 +431,47 @@ static xai_status fold_expand(struct xai_fold *f, struct xai_err *err)
         return xai_fold_fail(f, err, XAI_SHAPE_MISMATCH, "%s", e.msg);
     int64_t cnt = xai_shape_numel(&os);
     if (cnt > XAI_FOLD_MAX_NUMEL) return xai_fold_fail(f, err, XAI_TOO_LARGE, "output too large");
+    if ((st = xai_fold_room(f, cnt, err))) return st;
     int64_t *offs = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
     if (!offs) return xai_fail(err, XAI_NO_MEMORY, "out of memory folding an Expand");
     xai_shape_bstrides(&data->shape, &os, stride);
+    xai_strided_offsets(&os, stride, 0, offs);
+    st = xai_fold_take(f, data, &os, offs, err);
+    free(offs);
+    return st;
+}
+
+static xai_status fold_transpose(struct xai_fold *f, struct xai_err *err)
+{
+    const struct xai_const *data;
+    int64_t perm[XAI_MAX_DIMS], stride[XAI_MAX_DIMS], in_stride[XAI_MAX_DIMS];
+    int n;
+    xai_status st = need(f, 0, &data, err);
+    if (!st) st = xai_attr_ints(f->nd, "perm", perm, XAI_MAX_DIMS, &n, err);
+    if (st) return st;
+    int r = data->shape.ndim;
+    bool seen[XAI_MAX_DIMS] = {0};
+    for (int d = 0; !n && d < r; d++) perm[d] = r - 1 - d;
+    if (n && n != r) return xai_fold_fail(f, err, XAI_BAD_MODEL, "perm must list every axis");
+    for (int d = 0; d < r; d++) {
+        if (perm[d] < 0 || perm[d] >= r || seen[perm[d]])
+            return xai_fold_fail(f, err, XAI_BAD_MODEL, "perm is not a permutation of the axes");
+        seen[perm[d]] = true;
+    }
+    struct xai_shape os = {.ndim = r};
+    int64_t acc = 1;
+    for (int d = r - 1; d >= 0; d--) {
+        in_stride[d] = acc;
+        acc *= data->shape.d[d];
+    }
+    for (int d = 0; d < r; d++) {
+        os.d[d] = data->shape.d[perm[d]];
+        stride[d] = in_stride[perm[d]];
+    }
+    int64_t cnt = xai_shape_numel(&os);
+    if ((st = xai_fold_room(f, cnt, err))) return st;
+    int64_t *offs = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
+    if (!offs) return xai_fail(err, XAI_NO_MEMORY, "out of memory folding a Transpose");
     xai_strided_offsets(&os, stride, 0, offs);
     st = xai_fold_take(f, data, &os, offs, err);
     free(offs);
@@ -434,7 +487,7 @@ static const struct {
 } folds[] = {
     {"Shape", fold_shape, ~0u},    {"Gather", fold_gather, 1u},  {"Unsqueeze", fold_unsqueeze, 1u},
     {"Squeeze", fold_squeeze, 1u}, {"Concat", fold_concat, ~0u}, {"Slice", fold_slice, 1u},
-    {"Reshape", fold_reshape, 1u}, {"Expand", fold_expand, 1u},
+    {"Reshape", fold_reshape, 1u}, {"Expand", fold_expand, 1u},  {"Transpose", fold_transpose, 1u},
 };
 
 xai_fold_fn xai_fold_find(const char *op_type, unsigned *flags)

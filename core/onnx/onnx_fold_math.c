@@ -26,6 +26,8 @@ static xai_status new_out(struct xai_fold *f, enum xai_dtype dt, const struct xa
 {
     if (xai_shape_numel(s) > XAI_FOLD_MAX_NUMEL)
         return xai_fold_fail(f, err, XAI_TOO_LARGE, "the constant it makes is too large");
+    xai_status st = xai_fold_room(f, xai_shape_numel(s), err);
+    if (st) return st;
     return xai_cst_new(dt, s, flags, "a folded constant", &f->out, err);
 }
 
@@ -99,6 +101,8 @@ static xai_status bcast(struct xai_fold *f, const struct xai_const **in, int n,
     int64_t cnt = xai_shape_numel(os);
     if (cnt > XAI_FOLD_MAX_NUMEL)
         return xai_fold_fail(f, err, XAI_TOO_LARGE, "the constant it makes is too large");
+    xai_status st = xai_fold_room(f, cnt, err);
+    if (st) return st;
     for (int i = 0; i < n; i++) {
         int64_t stride[XAI_MAX_DIMS];
         offs[i] = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));

@@ -62,10 +62,12 @@ static char *producer(const Xonnx__ModelProto *mp)
     return s;
 }
 
-static xai_status build(const Xonnx__ModelProto *mp, const char *sha256,
+static xai_status build(const Xonnx__ModelProto *mp, size_t len, const char *sha256,
                         const struct xai_onnx_opts *opts, xai_model **out, struct xai_err *err)
 {
-    struct imp im = {.opts = opts, .g = mp->graph, .err = err, .batch1 = 1};
+    int64_t budget = len < (size_t)XAI_FOLD_MAX_TOTAL ? (int64_t)len : XAI_FOLD_MAX_TOTAL;
+    if (budget < XAI_FOLD_MIN_TOTAL) budget = XAI_FOLD_MIN_TOTAL;
+    struct imp im = {.opts = opts, .g = mp->graph, .err = err, .batch1 = 1, .budget = budget};
     if (!mp->graph) return xai_fail(err, XAI_BAD_MODEL, "the model has no graph");
     xai_status st = read_opset(mp, &im.opset, err);
     if (st) return st;
@@ -109,11 +111,11 @@ static xai_status parse(const void *buf, size_t len, char sha256[65], Xonnx__Mod
 
 /* Builds the model from a parsed message, then frees the message (build takes the data of
  * the initializers out of it as it goes). */
-static xai_status build_and_free(Xonnx__ModelProto *mp, const char *sha256,
+static xai_status build_and_free(Xonnx__ModelProto *mp, size_t len, const char *sha256,
                                  const struct xai_onnx_opts *opts, xai_model **out,
                                  struct xai_err *err)
 {
-    xai_status st = build(mp, sha256, opts, out, err);
+    xai_status st = build(mp, len, sha256, opts, out, err);
     xonnx__model_proto__free_unpacked(mp, NULL);
     return st;
 }
@@ -124,7 +126,7 @@ static xai_status load(const void *buf, size_t len, const struct xai_onnx_opts *
     Xonnx__ModelProto *mp = NULL;
     char sha256[65];
     xai_status st = parse(buf, len, sha256, &mp, err);
-    return st ? st : build_and_free(mp, sha256, opts, out, err);
+    return st ? st : build_and_free(mp, len, sha256, opts, out, err);
 }
 
 xai_status xai_onnx_load(const void *buf, size_t len, const struct xai_onnx_opts *opts,
@@ -187,7 +189,7 @@ xai_status xai_model_load(const char *path, xai_model **out, struct xai_err *err
     struct xai_err e = {{0}};
     st = parse(map, size, sha256, &mp, &e);
     munmap(map, size);
-    if (!st) st = build_and_free(mp, sha256, NULL, out, &e);
+    if (!st) st = build_and_free(mp, size, sha256, NULL, out, &e);
     if (st && err) *err = e;
     return st;
 }

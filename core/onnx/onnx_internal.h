@@ -28,7 +28,11 @@
 #define XAI_ONNX_MAX_NUMEL ((int64_t)1 << 29) /* elements in one constant */
 #define XAI_FOLD_MAX_NUMEL ((int64_t)1 << 27) /* elements in one constant made at load */
 #define XAI_FOLD_MAX_TOTAL ((int64_t)1 << 28) /* elements of all constants made at load */
-#define XAI_ONNX_MAX_GRAPH_DEPTH 8            /* nesting of subgraphs in attributes */
+/* ...and at most one element per byte of the model file (at least XAI_FOLD_MIN_TOTAL): folding
+ * a constant makes at most as many elements as its float inputs hold, four bytes each, so real
+ * models stay far below, while a few bytes of ConstantOfShape or Expand cannot make GiBs. */
+#define XAI_FOLD_MIN_TOTAL ((int64_t)1 << 22)
+#define XAI_ONNX_MAX_GRAPH_DEPTH 8 /* nesting of subgraphs in attributes */
 #define XAI_ONNX_OPSET_MIN 7
 #define XAI_ONNX_OPSET_MAX 18
 #define XAI_NODE_MAX_IN XAI_MAX_NODE_INPUTS /* limits of the executor (model.h) */
@@ -115,6 +119,7 @@ struct imp {
     bool fell_back; /* a node failed at batch 2: the model runs at batch 1 only */
     int64_t batch1; /* batch size of the first shape pass: 1, or the fixed batch */
     int64_t made;   /* elements of the constants made at load so far */
+    int64_t budget; /* elements they may total (XAI_FOLD_MIN_TOTAL..XAI_FOLD_MAX_TOTAL) */
     struct xai_err *err;
 };
 
@@ -141,6 +146,8 @@ xai_status xai_imp_generic(struct imp *im, struct imp_node *n);
 const struct xai_op_def *xai_imp_find_op(const struct imp *im, const char *op);
 /* Counts a constant made at load against XAI_FOLD_MAX_TOTAL. */
 xai_status xai_imp_budget(struct imp *im, const struct xai_const *c);
+/* TOO_LARGE naming the budget (for a constant refused before it is made). */
+xai_status xai_imp_budget_fail(const struct imp *im);
 
 /* onnx_bn.c */
 xai_status xai_imp_batchnorm(struct imp *im, struct imp_node *bn);
@@ -163,6 +170,7 @@ struct xai_fold {
     const struct xai_shape *in_shape2; /* shapes at batch 2, when dynamic */
     bool dynamic;
     struct xai_const *out; /* the folded output */
+    int64_t room;          /* elements the output may have within the load's budget */
 };
 
 typedef xai_status (*xai_fold_fn)(struct xai_fold *f, struct xai_err *err);
@@ -182,6 +190,8 @@ void xai_cst_copy_elem(struct xai_const *dst, int64_t di, const struct xai_const
 void xai_strided_offsets(const struct xai_shape *s, const int64_t *stride, int64_t base,
                          int64_t *offs);
 /* A copy of src with shape 'shape' whose element k is src element offs[k] (offs NULL: k). */
+/* TOO_LARGE when an output of n elements does not fit in what is left of the load's budget. */
+xai_status xai_fold_room(const struct xai_fold *f, int64_t n, struct xai_err *err);
 xai_status xai_fold_take(struct xai_fold *f, const struct xai_const *src,
                          const struct xai_shape *shape, const int64_t *offs, struct xai_err *err);
 

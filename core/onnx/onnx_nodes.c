@@ -22,14 +22,18 @@ const struct xai_op_def *xai_imp_find_op(const struct imp *im, const char *op)
     return xai_op_find(op, im->opset);
 }
 
+xai_status xai_imp_budget_fail(const struct imp *im)
+{
+    return xai_fail(im->err, XAI_TOO_LARGE,
+                    "the constants computed at load exceed %lld elements in all (one per byte of "
+                    "the model file, at least %lld)",
+                    (long long)im->budget, (long long)XAI_FOLD_MIN_TOTAL);
+}
+
 xai_status xai_imp_budget(struct imp *im, const struct xai_const *c)
 {
     im->made += c ? xai_shape_numel(&c->shape) : 0;
-    if (im->made > XAI_FOLD_MAX_TOTAL)
-        return xai_fail(im->err, XAI_TOO_LARGE,
-                        "the constants computed at load exceed %lld elements in all",
-                        (long long)XAI_FOLD_MAX_TOTAL);
-    return XAI_OK;
+    return im->made > im->budget ? xai_imp_budget_fail(im) : XAI_OK;
 }
 
 /* What an op's init (or a folding function) sees of a node, with the storage behind it. */
@@ -272,6 +276,9 @@ static xai_status run_on_consts(struct imp *im, const struct imp_node *n,
     xai_status st = run_infer(im, n, d, params, b, false, s);
     char what[300];
     snprintf(what, sizeof what, "the constant computed by node '%s' (%s)", n->name, n->op);
+    int64_t need = 0; /* checked before anything is allocated */
+    for (int j = 0; !st && j < n->n_out; j++) need += xai_shape_numel(&s[j]);
+    if (!st && need > im->budget - im->made) st = xai_imp_budget_fail(im);
     for (int j = 0; !st && j < n->n_out; j++)
         st = xai_cst_new(XAI_F32, &s[j], false, what, &outs[j], im->err);
     size_t scratch = !st && d->scratch ? d->scratch(params, b->shape, n->n_in, s) : 0;
@@ -339,7 +346,7 @@ static xai_status fold_builtin(struct imp *im, struct imp_node *n, xai_fold_fn f
     struct nd_build b;
     xai_status st = nd_make(im, n, &b);
     if (st) return st;
-    struct xai_fold f = {&b.nd, b.shape2, im->dynamic, NULL};
+    struct xai_fold f = {&b.nd, b.shape2, im->dynamic, NULL, im->budget - im->made};
     st = fn(&f, im->err);
     if (!st) st = xai_attrs_check_used(&b.nd, im->err);
     if (!st) st = xai_imp_budget(im, f.out);
@@ -353,8 +360,32 @@ static xai_status fold_builtin(struct imp *im, struct imp_node *n, xai_fold_fn f
     return XAI_OK;
 }
 
+/* Runtime ops compute on float tensors, always read input 0 (their data; other inputs that
+ * may be int64, such as shapes, pads or axes, are read by the op's init) and make one output.
+ * A missing input 0, or an int64 constant there (a shape computation the importer does not
+ * fold), would leave the op without data: both are refused. Further outputs (MaxPool's
+ * indices, or any a broken file names) are dropped when nothing reads them, else refused: the
+ * op would never write them. */
+static xai_status runtime_io(struct imp *im, struct imp_node *n)
+{
+    if (n->n_in < 1 || n->in[0] < 0)
+        return xai_node_fail(n->name, n->op, im->err, XAI_BAD_MODEL, "input 0 is missing");
+    const struct xai_const *c = im->m->values[n->in[0]].cst;
+    if (c && c->dtype != XAI_F32)
+        return xai_node_fail(n->name, n->op, im->err, XAI_UNSUPPORTED,
+                             "input 0 is an int64 constant; xaid runs this op on float tensors "
+                             "only and does not compute it at load time");
+    for (int j = 1; j < n->n_out; j++)
+        if (n->out[j] >= 0 && im->uses[n->out[j]] > 0)
+            return xai_node_fail(n->name, n->op, im->err, XAI_UNSUPPORTED,
+                                 "its output %d is used; xaid computes only the first output", j);
+    n->n_out = 1;
+    return XAI_OK;
+}
+
 xai_status xai_imp_generic(struct imp *im, struct imp_node *n)
 {
+    xai_status st;
     bool all_const = true;
     unsigned flagged = 0, flag_ok = 0;
     for (int i = 0; i < n->n_in; i++) {
@@ -375,6 +406,7 @@ xai_status xai_imp_generic(struct imp *im, struct imp_node *n)
     if (!d)
         return xai_fail(im->err, XAI_UNSUPPORTED, "node '%s': op '%s' (opset %d) is not supported",
                         n->name, n->op, im->opset);
+    if ((st = runtime_io(im, n))) return st;
     if (all_const && !flagged && n->n_in > 0) return fold_runtime(im, n, d);
     if (xai_imp_bn_candidate(im, n)) {
         n->conv_pending = true;

@@ -7,6 +7,14 @@ xai_status xai_op_init_none(const struct xai_node_def *nd, void **params, struct
     return XAI_OK;
 }
 
+xai_status xai_op_init_two(const struct xai_node_def *nd, void **params, struct xai_err *err)
+{
+    *params = NULL;
+    if (nd->n_in == 2 && nd->in_present[0] && nd->in_present[1]) return XAI_OK;
+    return xai_fail(err, XAI_BAD_MODEL, "node '%s' (%s): needs 2 inputs, has %d", nd->name,
+                    nd->op_type, nd->n_in);
+}
+
 bool xai_op_pointwise_yes(const void *p, const struct xai_shape *in, int n_in,
                           const struct xai_shape *out)
 {

@@ -7,6 +7,8 @@
 
 /* init for ops without attributes or constant inputs. */
 xai_status xai_op_init_none(const struct xai_node_def *nd, void **params, struct xai_err *err);
+/* No parameters; BAD_MODEL unless inputs 0 and 1 are given, and nothing more (MatMul). */
+xai_status xai_op_init_two(const struct xai_node_def *nd, void **params, struct xai_err *err);
 /* infer for ops whose single output has the shape of input 0. */
 xai_status xai_op_infer_same(const void *p, const struct xai_shape *in, int n_in,
                              struct xai_shape *out, int n_out, int64_t batch, struct xai_err *err);

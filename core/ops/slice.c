@@ -91,11 +91,12 @@ static void slice_dim(int64_t dim, int64_t s, int64_t e, int64_t step, int64_t *
     if (step > 0) {
         s = clamp(s, 0, dim);
         e = clamp(e, 0, dim);
-        *len = e > s ? (e - s + step - 1) / step : 0;
+        *len = e > s ? (e - s - 1) / step + 1 : 0; /* no overflow for any step */
     } else {
         s = clamp(s, 0, dim - 1);
         e = clamp(e, -1, dim - 1);
-        *len = s > e ? (s - e - step - 1) / -step : 0;
+        int64_t neg = step == INT64_MIN ? INT64_MAX : -step;
+        *len = s > e ? (s - e - 1) / neg + 1 : 0;
     }
     *start = s;
 }
@@ -115,6 +116,7 @@ static void geometry(const struct params *q, const struct xai_shape *in, int64_t
         int64_t e = q->eb[i] ? q->ends[i] * batch : q->ends[i];
         step[k] = q->steps[i];
         slice_dim(in->d[k], s, e, step[k], &start[k], &len[k]);
+        if (len[k] <= 1) step[k] = 1; /* unused, and a huge one would overflow the strides */
     }
 }
 

@@ -15,6 +15,7 @@
 
 #include "onnx_builder.h"
 #include "onnx_fakes.h"
+#include "session.h"
 
 static const int64_t dyn2[] = {-1, 3};
 
@@ -235,6 +236,102 @@ static void test_unsupported_op(void **state)
     expect(&b, XAI_UNSUPPORTED, "node 'foo_node': op 'FooBar' (opset 13) is not supported", NULL);
 }
 
+/* An int64 constant as the data of a runtime op is refused, whether the op would run at load
+ * (Relu of a constant) or at run time (Add): the session would hand the op no float data (the
+ * load crashed before). */
+static void test_int64_data_input(void **state)
+{
+    for (int at_load = 0; at_load < 2; at_load++) {
+        struct mb b;
+        const int64_t d3[] = {3}, v[] = {1, -2, 3};
+        mb_init(&b, 13);
+        mb_input(&b, "x", 1, 2, dyn2);
+        mb_init_i64(&b, "c", 1, d3, v);
+        if (at_load) mb_node(&b, "Relu", "c", "rc")->name = "relu_c";
+        mb_node(&b, "Add", at_load ? "x,rc" : "c,x", "y")->name = "add";
+        mb_output(&b, "y");
+        expect(&b, XAI_UNSUPPORTED, at_load ? "'relu_c'" : "'add'", "input 0 is an int64 constant");
+    }
+}
+
+/* A runtime op without input 0 (none at all, or an empty name: "absent"), with its other inputs
+ * constant (run at load) or not, is refused: the op would read no data (the load crashed). */
+static void test_missing_data_input(void **state)
+{
+    const char *ins[] = {"", ",x", ",c"};
+    for (int i = 0; i < 3; i++) {
+        struct mb b;
+        const int64_t d3[] = {3};
+        const float v[] = {1, -2, 3};
+        mb_init(&b, 13);
+        mb_input(&b, "x", 1, 2, dyn2);
+        mb_init_f(&b, "c", 1, d3, v);
+        mb_node(&b, "Relu", ins[i], "r")->name = "relu";
+        mb_node(&b, "Add", "x,r", "y");
+        mb_output(&b, "y");
+        expect(&b, XAI_BAD_MODEL, "'relu'", "input 0 is missing");
+    }
+}
+
+/* A runtime op makes one output: a second one that something reads is refused (a broken file
+ * gave HardSigmoid two; the session then planned a value no infer had shaped). */
+static void test_extra_output_used(void **state)
+{
+    struct mb b;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, 2, dyn2);
+    mb_node(&b, "Relu", "x", "r,extra")->name = "relu";
+    mb_node(&b, "Add", "r,extra", "y");
+    mb_output(&b, "y");
+    expect(&b, XAI_UNSUPPORTED, "'relu'", "output 1 is used");
+}
+
+/* Every real op given only its data input (x [N, 3, 4, 4]) is refused or runs forward and
+ * backward: an op that needs more inputs must say so in init, never read past the ones given
+ * (MatMul read a second input's shape that was not there: found by the ONNX fuzz target). */
+static void test_every_op_with_one_input(void **state)
+{
+    static const int64_t dims[] = {-1, 3, 4, 4};
+    int n_ops;
+    const struct xai_op_def *const *ops = xai_op_all(&n_ops);
+    for (int i = 0; i < n_ops; i++) {
+        int opset = ops[i]->opset_max < 13 ? ops[i]->opset_max : 13;
+        if (opset < ops[i]->opset_min) opset = ops[i]->opset_min;
+        struct mb b;
+        mb_init(&b, opset);
+        mb_input(&b, "x", 1, 4, dims);
+        mb_node(&b, ops[i]->name, "x", "y");
+        mb_output(&b, "y");
+        size_t len;
+        uint8_t *buf = mb_pack(&b, &len);
+        mb_free(&b);
+        xai_model *m = NULL;
+        struct xai_err err = {{0}};
+        xai_status st = xai_onnx_load(buf, len, NULL, &m, &err);
+        free(buf);
+        if (st) {
+            if (!err.msg[0]) fail_msg("%s: no message", ops[i]->name);
+            continue;
+        }
+        xai_session *s = NULL;
+        float x[48] = {0};
+        struct xai_tensor in = {xai_shape_make(4, (int64_t[]){1, 3, 4, 4}), x};
+        assert_int_equal(xai_session_new(m, &s, &err), XAI_OK);
+        if (xai_session_forward(s, &in, &err) == XAI_OK) {
+            const struct xai_tensor *y = xai_session_output(s, 0);
+            float g[4096];
+            int64_t n = xai_shape_numel(&y->shape);
+            assert_true(n <= 4096);
+            for (int64_t k = 0; k < n; k++) g[k] = 1;
+            struct xai_tensor gt = {y->shape, g};
+            struct xai_grad_seed seed = {m->outputs[0], &gt};
+            if (m->values[m->outputs[0]].grad) xai_session_backward(s, &seed, 1, NULL, &err);
+        }
+        xai_session_free(s);
+        xai_model_free(m);
+    }
+}
+
 static void test_foreign_domain(void **state)
 {
     struct mb b;
@@ -410,6 +507,20 @@ static void test_folded_constant_too_large(void **state)
     expect(&b, XAI_TOO_LARGE, "zeros", "too large");
 }
 
+/* A few bytes of ConstantOfShape may not make more elements than the file has bytes (at least
+ * 4M): 8M elements are refused before they are allocated. */
+static void test_folded_constants_over_budget(void **state)
+{
+    struct mb b;
+    const int64_t d1[] = {1}, big[] = {1 << 23};
+    relu_model(&b);
+    mb_init_i64(&b, "shape", 1, d1, big);
+    mb_node(&b, "ConstantOfShape", "shape", "zeros")->name = "zeros";
+    mb_node(&b, "Add", "y,zeros", "z");
+    mb_output(&b, "z");
+    expect(&b, XAI_TOO_LARGE, "zeros", "budget for computed constants");
+}
+
 static void test_batch_dependent_constant_of_shape(void **state)
 {
     struct mb b;
@@ -512,12 +623,17 @@ int main(void)
         cmocka_unit_test(test_batch_plus_constant),
         cmocka_unit_test(test_batch_times_huge),
         cmocka_unit_test(test_folded_constant_too_large),
+        cmocka_unit_test(test_folded_constants_over_budget),
         cmocka_unit_test(test_batch_dependent_constant_of_shape),
         cmocka_unit_test(test_opset),
         cmocka_unit_test(test_no_graph),
         cmocka_unit_test(test_dropout_mask_used),
         cmocka_unit_test(test_bn_training_mode),
         cmocka_unit_test(test_constant_without_value),
+        cmocka_unit_test(test_int64_data_input),
+        cmocka_unit_test(test_missing_data_input),
+        cmocka_unit_test(test_extra_output_used),
+        cmocka_unit_test(test_every_op_with_one_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -407,6 +407,51 @@ static void test_fold_slice_squeeze(void **state)
     expect_reshape(&b, 3, v, f, 1); /* y's first dimension does not scale: batch 1 only */
 }
 
+/* Transpose folded on int64 (as PyTorch's F.pad export reverses its pads): the shape as a
+ * column, doubled into [[N, N], [3, 3], [4, 4]], transposed to rows and row 0 taken is the
+ * shape again, batch flag included. An unfolded (or untransposed) copy would give [N, N, 3]. */
+static void test_fold_transpose(void **state)
+{
+    struct mb b;
+    const int64_t dims[] = {-1, 3, 4}, d1[] = {1}, one = 1, zero = 0;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, 3, dims);
+    mb_init_i64(&b, "ax1", 1, d1, &one);
+    mb_add_init(&b, mb_tensor_i64(&b, "i0", 0, NULL, &zero));
+    mb_node(&b, "Shape", "x", "s");
+    mb_node(&b, "Unsqueeze", "s,ax1", "col"); /* [3, 1] */
+    mb_attr_i(&b, mb_node(&b, "Concat", "col,col", "two"), "axis", 1);
+    mb_node(&b, "Transpose", "two", "rows"); /* [2, 3]: perm defaults to reversing the axes */
+    mb_node(&b, "Gather", "rows,i0", "g");
+    mb_node(&b, "Reshape", "x,g", "y");
+    mb_output(&b, "y");
+    const int64_t v[] = {1, 3, 4};
+    const uint8_t f[] = {1, 0, 0};
+    expect_reshape(&b, 3, v, f, 0);
+}
+
+/* An extra output nothing reads is dropped (MaxPool's indices; here a broken Relu): the model
+ * has no value without a producer, and runs. */
+static void test_unused_extra_output_dropped(void **state)
+{
+    struct mb b;
+    xai_model *m = NULL;
+    struct xai_err err;
+    mb_init(&b, 13);
+    mb_input(&b, "x", 1, 2, dyn2);
+    mb_node(&b, "Relu", "x", "y,extra");
+    mb_output(&b, "y");
+    assert_int_equal(load_mb(&b, &fake_opts, &m, &err), XAI_OK);
+    assert_int_equal(m->nodes[0].n_out, 1);
+    assert_int_equal(xai_model_find(m, "extra"), -1);
+    float x[6] = {-1, 2, -3, 4, -5, 6}, out[6];
+    struct xai_shape os;
+    run(m, x, (struct xai_shape){2, {2, 3}}, out, &os);
+    assert_float_equal(out[1], 2, 0);
+    assert_float_equal(out[2], 0, 0);
+    xai_model_free(m);
+}
+
 /* Dynamic input, but the graph flattens the whole batch: falls back to batch 1. */
 static void test_non_batch_output_falls_back(void **state)
 {
@@ -675,6 +720,8 @@ int main(void)
         cmocka_unit_test(test_fold_where_equal_expand),
         cmocka_unit_test(test_fold_range),
         cmocka_unit_test(test_fold_slice_squeeze),
+        cmocka_unit_test(test_fold_transpose),
+        cmocka_unit_test(test_unused_extra_output_dropped),
         cmocka_unit_test(test_non_batch_output_falls_back),
         cmocka_unit_test(test_bn_fold_math),
         cmocka_unit_test(test_bn_folded_into_conv),

@@ -213,6 +213,11 @@ static void test_archives(void **state)
     assert_int_equal(api_archive_read(b.b, 530, 10, 1000, &a, &err), XAI_BAD_IMAGE);
     assert_int_equal(api_archive_read("not an archive", 14, 10, 1000, &a, &err),
                      XAI_UNSUPPORTED_MEDIA);
+    /* read and detect agree: "PK" alone is no zip, even with a valid central directory */
+    make_zip(&b, names, data, 1, false);
+    b.b[2] = b.b[3] = 0;
+    assert_false(api_archive_detect(b.b, b.n));
+    assert_int_equal(api_archive_read(b.b, b.n, 10, 1000, &a, &err), XAI_UNSUPPORTED_MEDIA);
 }
 
 /* ---- the views end to end ---- */
