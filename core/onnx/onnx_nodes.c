@@ -362,19 +362,24 @@ static xai_status fold_builtin(struct imp *im, struct imp_node *n, xai_fold_fn f
 
 /* Runtime ops compute on float tensors, always read input 0 (their data; other inputs that
  * may be int64, such as shapes, pads or axes, are read by the op's init) and make one output.
- * A missing input 0, or an int64 constant there (a shape computation the importer does not
- * fold), would leave the op without data: both are refused. Further outputs (MaxPool's
- * indices, or any a broken file names) are dropped when nothing reads them, else refused: the
- * op would never write them. */
-static xai_status runtime_io(struct imp *im, struct imp_node *n)
+ * A missing input 0, or an int64 constant as input 0 or any input the op differentiates
+ * (grad_mask: its float data, e.g. Gemm's B and C; a shape computation the importer does not
+ * fold, or an integer initializer), would leave the op without data: both are refused. Further
+ * outputs (MaxPool's indices, or any a broken file names) are dropped when nothing reads them, else
+ * refused: the op would never write them. */
+static xai_status runtime_io(struct imp *im, struct imp_node *n, const struct xai_op_def *d)
 {
     if (n->n_in < 1 || n->in[0] < 0)
         return xai_node_fail(n->name, n->op, im->err, XAI_BAD_MODEL, "input 0 is missing");
-    const struct xai_const *c = im->m->values[n->in[0]].cst;
-    if (c && c->dtype != XAI_F32)
-        return xai_node_fail(n->name, n->op, im->err, XAI_UNSUPPORTED,
-                             "input 0 is an int64 constant; xaid runs this op on float tensors "
-                             "only and does not compute it at load time");
+    for (int i = 0; i < n->n_in; i++) {
+        const struct xai_const *c = n->in[i] >= 0 ? im->m->values[n->in[i]].cst : NULL;
+        bool data = i == 0 || (i < 32 && (d->grad_mask >> i & 1u)); /* differentiable: float */
+        if (data && c && c->dtype != XAI_F32)
+            return xai_node_fail(n->name, n->op, im->err, XAI_UNSUPPORTED,
+                                 "input %d is an int64 constant; xaid runs this op on float "
+                                 "tensors only and does not compute it at load time",
+                                 i);
+    }
     for (int j = 1; j < n->n_out; j++)
         if (n->out[j] >= 0 && im->uses[n->out[j]] > 0)
             return xai_node_fail(n->name, n->op, im->err, XAI_UNSUPPORTED,
@@ -406,7 +411,7 @@ xai_status xai_imp_generic(struct imp *im, struct imp_node *n)
     if (!d)
         return xai_fail(im->err, XAI_UNSUPPORTED, "node '%s': op '%s' (opset %d) is not supported",
                         n->name, n->op, im->opset);
-    if ((st = runtime_io(im, n))) return st;
+    if ((st = runtime_io(im, n, d))) return st;
     if (all_const && !flagged && n->n_in > 0) return fold_runtime(im, n, d);
     if (xai_imp_bn_candidate(im, n)) {
         n->conv_pending = true;

@@ -286,12 +286,14 @@ static void test_extra_output_used(void **state)
     expect(&b, XAI_UNSUPPORTED, "'relu'", "output 1 is used");
 }
 
-/* Every real op given only its data input (x [N, 3, 4, 4]) is refused or runs forward and
+/* Every real op given only its data input (x [N, 3, 4, 4] or [N, 1]) is refused or runs forward and
  * backward: an op that needs more inputs must say so in init, never read past the ones given
- * (MatMul read a second input's shape that was not there: found by the ONNX fuzz target). */
-static void test_every_op_with_one_input(void **state)
+ * (MatMul read a second input's shape that was not there: found by the ONNX fuzz target). The
+ * unused initializer c is for the int64 variant below. */
+static void every_op(const char *ins, int rank)
 {
-    static const int64_t dims[] = {-1, 3, 4, 4};
+    static const int64_t d4[] = {-1, 3, 4, 4}, d2[] = {-1, 1}, c2[] = {1, 1}, one = 1;
+    const int64_t *dims = rank == 4 ? d4 : d2;
     int n_ops;
     const struct xai_op_def *const *ops = xai_op_all(&n_ops);
     for (int i = 0; i < n_ops; i++) {
@@ -299,8 +301,9 @@ static void test_every_op_with_one_input(void **state)
         if (opset < ops[i]->opset_min) opset = ops[i]->opset_min;
         struct mb b;
         mb_init(&b, opset);
-        mb_input(&b, "x", 1, 4, dims);
-        mb_node(&b, ops[i]->name, "x", "y");
+        mb_input(&b, "x", 1, (size_t)rank, dims);
+        mb_init_i64(&b, "c", 2, c2, &one);
+        mb_node(&b, ops[i]->name, ins, "y");
         mb_output(&b, "y");
         size_t len;
         uint8_t *buf = mb_pack(&b, &len);
@@ -315,7 +318,7 @@ static void test_every_op_with_one_input(void **state)
         }
         xai_session *s = NULL;
         float x[48] = {0};
-        struct xai_tensor in = {xai_shape_make(4, (int64_t[]){1, 3, 4, 4}), x};
+        struct xai_tensor in = {m->values[m->input].shape, x};
         assert_int_equal(xai_session_new(m, &s, &err), XAI_OK);
         if (xai_session_forward(s, &in, &err) == XAI_OK) {
             const struct xai_tensor *y = xai_session_output(s, 0);
@@ -330,6 +333,19 @@ static void test_every_op_with_one_input(void **state)
         xai_session_free(s);
         xai_model_free(m);
     }
+}
+
+static void test_every_op_with_one_input(void **state)
+{
+    every_op("x", 4);
+    every_op("x", 2);
+}
+
+/* ...and with int64 constants as its other inputs (Gemm read a NULL B: the fuzz target). */
+static void test_every_op_with_int64_inputs(void **state)
+{
+    every_op("x,c,c", 4);
+    every_op("x,c,c", 2);
 }
 
 static void test_foreign_domain(void **state)
@@ -634,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_missing_data_input),
         cmocka_unit_test(test_extra_output_used),
         cmocka_unit_test(test_every_op_with_one_input),
+        cmocka_unit_test(test_every_op_with_int64_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
