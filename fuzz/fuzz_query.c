@@ -2,8 +2,8 @@
  * fuzz_query.c - request targets (path and query string) as the server reads them: the input is
  * sent as `GET <input> HTTP/1.1` to a libmicrohttpd daemon in this process (external polling,
  * one socketpair per input), whose access handler does what srv_http.c does with a request's
- * URL: the route of the path (srv_route_match), then every query argument from
- * MHD_get_connection_values into api_args_add_text, then the parameter parsers of explain,
+ * URL: the route of the path (srv_route_match), then the query arguments through
+ * srv_query_args (the server's own function), then the parameter parsers of explain,
  * report, predict and the inspection views (fuzz_parse_args), checked against the parameter
  * tables. So libmicrohttpd's own splitting and %-decoding (which the server relies on) are in
  * the loop, with the same memory limit as the server's daemon.
@@ -21,26 +21,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "srv_body.h"
 #include "srv_router.h"
 
 /* MHD_run rounds before an input is given up as incomplete (each round is non-blocking). */
 #define MAX_ROUNDS 64
 
 static struct MHD_Daemon *mhd;
-
-struct query_ctx {
-    struct api_args *args;
-    xai_status st;
-    struct xai_err *err;
-};
-
-static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-    struct query_ctx *q = cls;
-    q->st = api_args_add_text(q->args, key, value ? value : "", q->err);
-    return q->st ? MHD_NO : MHD_YES;
-}
 
 static void check_route(const char *url)
 {
@@ -61,10 +48,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     check_route(url);
     struct api_args args = {0};
     struct xai_err err = {{0}};
-    struct query_ctx q = {&args, XAI_OK, &err};
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
-    if (q.st)
-        fuzz_check_failure(q.st, &err, arg_errors, 1);
+    xai_status st = srv_query_args(conn, &args, &err);
+    if (st)
+        fuzz_check_failure(st, &err, arg_errors, 1);
     else
         fuzz_parse_args(fuzz_model(), &args);
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);

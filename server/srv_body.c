@@ -1,6 +1,7 @@
 /* srv_body.c - content types, body buffers and the three encodings; see srv_body.h. */
 #include "srv_body.h"
 
+#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -221,4 +222,26 @@ void srv_input_reset(struct srv_input *in)
     free(in->decoded);
     json_decref(in->doc);
     memset(in, 0, sizeof *in);
+}
+
+struct query_ctx {
+    struct api_args *args;
+    xai_status st;
+    struct xai_err *err;
+};
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    struct query_ctx *q = cls;
+    q->st = api_args_add_text(q->args, key, value ? value : "", q->err);
+    return q->st ? MHD_NO : MHD_YES;
+}
+
+xai_status srv_query_args(struct MHD_Connection *conn, struct api_args *args, struct xai_err *err)
+{
+    struct query_ctx q = {args, XAI_OK, err};
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+    return q.st;
 }

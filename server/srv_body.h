@@ -60,6 +60,11 @@ struct srv_input {
 /* Splits body (which must outlive in) by its encoding. INVALID_ARGUMENT for malformed JSON or
  * multipart, a missing or empty image, bad base64, parameters that are not a JSON object, an
  * unknown part; NO_MEMORY. */
+/* The query string's arguments of a libmicrohttpd connection appended to args as text (the
+ * first one refused stops the walk and its status is returned). */
+struct MHD_Connection;
+xai_status srv_query_args(struct MHD_Connection *conn, struct api_args *args, struct xai_err *err);
+
 xai_status srv_input_parse(enum srv_encoding enc, const char *boundary, const unsigned char *body,
                            size_t len, struct srv_input *in, struct xai_err *err);
 void srv_input_reset(struct srv_input *in);

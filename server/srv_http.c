@@ -297,20 +297,6 @@ static enum MHD_Result upload(struct srv_req *r, const char *data, size_t n)
 
 /* ---- phase 3: the complete request ---- */
 
-struct query_ctx {
-    struct api_args *args;
-    xai_status st;
-    struct xai_err *err;
-};
-
-static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-    struct query_ctx *q = cls;
-    q->st = api_args_add_text(q->args, key, value ? value : "", q->err);
-    return q->st ? MHD_NO : MHD_YES;
-}
-
 /* Body and query string into validated options (on this thread, before any queueing). */
 static xai_status prepare_job(struct srv_req *r, struct xai_err *err)
 {
@@ -319,9 +305,7 @@ static xai_status prepare_job(struct srv_req *r, struct xai_err *err)
     xai_status st = srv_input_parse(r->enc, r->boundary, r->body.data, r->body.len, &r->input, err);
     if (st) return st;
     if (r->enc == SRV_ENC_JSON) srv_body_reset(&r->body); /* the image was decoded out of it */
-    struct query_ctx q = {&r->input.args, XAI_OK, err};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
-    if (q.st) return q.st;
+    if ((st = srv_query_args(r->conn, &r->input.args, err))) return st;
     if (r->route == SRV_ROUTE_PREDICT) return api_predict_args_check(&r->input.args, err);
     if (r->route == SRV_ROUTE_REPORT) {
         r->report_json = srv_report_wants_json(header(r, "Accept"));

@@ -109,20 +109,6 @@ static xai_status embed_body(struct srv_req *r, struct api_args *args, struct xa
 
 /* ---- arguments ---- */
 
-struct query_ctx {
-    struct api_args *args;
-    xai_status st;
-    struct xai_err *err;
-};
-
-static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-    struct query_ctx *q = cls;
-    q->st = api_args_add_text(q->args, key, value ? value : "", q->err);
-    return q->st ? MHD_NO : MHD_YES;
-}
-
 static xai_status set_args(struct srv_req *r, const struct api_args *a, struct xai_err *err)
 {
     const struct api_model *m = r->srv->repo->models[r->model];
@@ -173,9 +159,7 @@ xai_status srv_view_prepare(struct srv_req *r, struct xai_err *err)
     struct api_args args = {0};
     xai_status st = body_args(r, &args, err);
     if (st) return st;
-    struct query_ctx q = {&args, XAI_OK, err};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
-    if (q.st) return q.st;
+    if ((st = srv_query_args(r->conn, &args, err))) return st;
     r->vin_args = args;
     return set_args(r, &r->vin_args, err);
 }
