@@ -30,7 +30,7 @@ import tempfile
 import time
 import unittest
 
-from xaidtest import MODEL, Server, contract, curl, example, main
+from xaidtest import MODEL, Server, contract, curl, example, main, wait_for
 
 READ_TIMEOUT = 2
 PROMPT = 3.0  # a normal predict takes ~0.1 s; the machine is shared, so 30x that
@@ -98,15 +98,6 @@ def log_lines(srv):
 def note(fmt, *args):
     """A measured figure, on stderr (ctest --output-on-failure / -V shows it)."""
     print("  [measured] " + fmt % args, file=sys.stderr)
-
-
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def png_file(d, size):

@@ -14,7 +14,7 @@ import time
 import unittest
 
 from xaidtest import (MODEL, CurlProc, Server, check_map, contract, curl, example, main,
-                      request_args)
+                      request_args, wait_for)
 
 EXPLAIN = "/v1/models/{model}/explain"
 PREDICT = "/v1/models/{model}/predict"
@@ -76,15 +76,6 @@ def not_ready(server):
         return False
     C.check(r, "/readyz", "GET", 503)
     return True
-
-
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class Concurrency(unittest.TestCase):

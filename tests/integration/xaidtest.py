@@ -44,6 +44,16 @@ def example(name):
     return os.path.join(EXAMPLES, name)
 
 
+def wait_for(cond, timeout, what):
+    """Polls cond() every 50 ms until it is true; AssertionError naming `what` after timeout s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
 def method_table():
     out = subprocess.run([XAID, "methods", "--json"], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
