@@ -81,6 +81,20 @@ static void test_check_finds_overlap(void **state)
     assert_int_equal(r[2].off, 0);
 }
 
+/* Marks `output` as the graph's output, packs and loads the model, and frees the builder. */
+static xai_model *load_built(struct mb *b, const char *output)
+{
+    mb_output(b, output);
+    size_t len;
+    uint8_t *buf = mb_pack(b, &len);
+    xai_model *m = NULL;
+    struct xai_err err = {{0}};
+    assert_int_equal(xai_onnx_load(buf, len, NULL, &m, &err), XAI_OK);
+    free(buf);
+    mb_free(b);
+    return m;
+}
+
 /* x[N,2,5,5] -> Conv 3x3 -> Relu -> SiLU (Mul by Sigmoid) -> Conv 1x1 -> + Relu output ->
  * Concat with the SiLU -> MaxPool -> Tanh -> GlobalAveragePool -> Flatten -> Gemm: a value
  * read by backward at every kind of distance. */
@@ -114,15 +128,7 @@ static xai_model *branchy_model(void)
     mb_node(&b, "GlobalAveragePool", "t", "gap");
     mb_node(&b, "Flatten", "gap", "fl");
     mb_attr_i(&b, mb_node(&b, "Gemm", "fl,wg", "y"), "transB", 1);
-    mb_output(&b, "y");
-    size_t len;
-    uint8_t *buf = mb_pack(&b, &len);
-    xai_model *m = NULL;
-    struct xai_err err = {{0}};
-    assert_int_equal(xai_onnx_load(buf, len, NULL, &m, &err), XAI_OK);
-    free(buf);
-    mb_free(&b);
-    return m;
+    return load_built(&b, "y");
 }
 
 /* Forward at batch n, then two backward passes (class 0, then class 2); copies the input
@@ -223,15 +229,7 @@ static xai_model *fusion_model(void)
     mb_node(&b, "GlobalAveragePool", "r3", "gap");
     mb_node(&b, "Flatten", "gap", "fl");
     mb_attr_i(&b, mb_node(&b, "Gemm", "fl,wg", "y"), "transB", 1);
-    mb_output(&b, "y");
-    size_t len;
-    uint8_t *buf = mb_pack(&b, &len);
-    xai_model *m = NULL;
-    struct xai_err err = {{0}};
-    assert_int_equal(xai_onnx_load(buf, len, NULL, &m, &err), XAI_OK);
-    free(buf);
-    mb_free(&b);
-    return m;
+    return load_built(&b, "y");
 }
 
 /* A Relu backward override: the ordinary rule, counting its calls. */
@@ -389,15 +387,7 @@ static xai_model *dense_model(void)
     mb_node(&b, "GlobalAveragePool", "r2", "gap");
     mb_node(&b, "Flatten", "gap", "fl");
     mb_attr_i(&b, mb_node(&b, "Gemm", "fl,wg", "y"), "transB", 1);
-    mb_output(&b, "y");
-    size_t len;
-    uint8_t *buf = mb_pack(&b, &len);
-    xai_model *m = NULL;
-    struct xai_err err = {{0}};
-    assert_int_equal(xai_onnx_load(buf, len, NULL, &m, &err), XAI_OK);
-    free(buf);
-    mb_free(&b);
-    return m;
+    return load_built(&b, "y");
 }
 
 /* Concat's rule along axis 1, as an override (counting its calls). */
