@@ -24,7 +24,6 @@ struct conv_p {
     struct xai_conv_attrs a;
     int64_t m, cg; /* output channels; input channels per group */
     bool bias;
-    bool wino;       /* Winograd allowed (unless XAI_WINOGRAD=0 at load; see use_winograd) */
     float *u;        /* Winograd weights, group after group (see use_winograd); NULL: none */
     const float *w0; /* the model's weights: runs on others (LRP's modified copies) take no
                         Winograd path (see path_of) */
@@ -76,10 +75,17 @@ static bool wino_layer(const struct conv_p *p, const struct xai_win *g)
     return !is_depthwise(p) && p->a.nsp == 2 && p->cg >= WINO_CHANNELS && xai_wino_fits(g);
 }
 
+/* Winograd is on unless XAI_WINOGRAD=0 is set when the model loads (see the top). */
+static bool winograd_enabled(void)
+{
+    const char *v = getenv("XAI_WINOGRAD");
+    return !(v && !strcmp(v, "0"));
+}
+
 static bool use_winograd(const struct conv_p *p, const struct xai_shape *x)
 {
     struct xai_win g;
-    return p->wino && !window(p, x, &g, NULL) && wino_layer(p, &g) && wino_tiles(&g) >= WINO_TILES;
+    return !window(p, x, &g, NULL) && wino_layer(p, &g) && wino_tiles(&g) >= WINO_TILES;
 }
 
 enum path { PATH_DEPTHWISE, PATH_WINO, PATH_SHIFT, PATH_GEMM };
@@ -108,9 +114,7 @@ static xai_status init(const struct xai_node_def *nd, void **params, struct xai_
                         "node '%s' (Conv): %lld output channels do not split into %lld groups",
                         nd->name, (long long)p.m, (long long)p.a.group);
     if ((st = xai_conv_bias(nd, 2, p.m, &p.bias, err))) return st;
-    const char *wino = getenv("XAI_WINOGRAD");
-    p.wino = !(wino && !strcmp(wino, "0"));
-    if (use_winograd(&p, &nd->in_shape[0])) {
+    if (winograd_enabled() && use_winograd(&p, &nd->in_shape[0])) {
         int64_t mg = p.m / p.a.group, per = 36 * mg * p.cg;
         if (!(p.u = malloc(sizeof(float) * (size_t)(per * p.a.group))))
             return xai_fail(err, XAI_NO_MEMORY, "out of memory");
