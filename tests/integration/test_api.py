@@ -323,6 +323,21 @@ class DominantClass(ModelSizeImage):
 
 
 class EveryMethod(unittest.TestCase):
+    def test_listed_methods_run(self):
+        """A model's info lists only methods that run on it: each one listed for the autoencoder
+        and the attention model answers 200 (their graphs have Sub and Mul nodes, which LRP has
+        no rule for: lrp is not listed for them), and lrp is listed for the demo model."""
+        for model in (AE, ATTENTION):
+            info = C.check(get("/v1/models/" + model), "/v1/models/{model}", "GET", 200)
+            self.assertNotIn("lrp", info["methods"], model)
+            for name in info["methods"]:
+                with self.subTest(model=model, method=name):
+                    params = dict(QUICK.get(name, {}), method=name, target=info["labels"][-1])
+                    C.check(post("explain", example("nodule-4.jpg"), params, model=model),
+                            EXPLAIN, "POST", 200)
+        demo = C.check(get("/v1/models/" + MODEL), "/v1/models/{model}", "GET", 200)
+        self.assertIn("lrp", demo["methods"])
+
     def test_every_method(self):
         """Every method of `xaid methods --json` through the raw encoding: on the demo model,
         or the demo autoencoder (reconstruction) or attention model (attention), as they
