@@ -10,7 +10,9 @@ usage: /usr/bin/python3 tools/inspect_report.py [--xaid build/xaid] [--images 30
                  the k-NN agreement of the projection and of the features; the scatter plots
   timing         `xaid embed` of --timing pictures (t-SNE, Barnes-Hut), wall time
   reconstruction the demo autoencoder's map on --lesions fresh lesion pictures and on the
-                 sample images: pointing game (the map's maximum inside the lesion mask)
+                 sample images: pointing game (the map's maximum inside the lesion mask) of
+                 several parameter choices; the scores of the default map on those and on 30
+                 fresh clear pictures plus the clear sample images: AUC
   dominant_class the fraction of lesion pixels the dominant-class map gives the lesion's class,
                  and the pointing game of its strength, on the same pictures
   figures        filters, features, maximize (each class), embed, reconstruction, attention and
@@ -106,20 +108,40 @@ def lesion_set(args, tmp):
     return files, labels, masks
 
 
-RECON_VARIANTS = (("squared", "0"), ("positive", "0"), ("positive", "3"))
+# (error, blur, smooth): the default, the two-sided error with the same blur, the plain
+# per-pixel error, and the best variant before the residual blur existed.
+RECON_VARIANTS = (("positive", "3", "0"), ("squared", "3", "0"), ("squared", "0", "0"),
+                  ("positive", "0", "3"))
+
+
+def recon_explain(args, f, variant):
+    kind, blur, smooth = variant
+    return explain(args, args.ae, f, "reconstruction",
+                   extra=("--param", "error=" + kind, "--param", "blur=" + blur,
+                          "--param", "smooth=" + smooth))
+
+
+def recon_scores(a):
+    """(anomaly_score, peak_error, the model's anomaly logit) of an explain answer."""
+    m = a["explanation"]["metrics"]
+    return m["anomaly_score"], m["peak_error"], a["scores"][0]["logit"]
 
 
 def reconstruction_report(args, files, masks):
-    """Pointing game of each (error, smooth) variant; anomaly scores of the default."""
-    hits, scores = [0] * len(RECON_VARIANTS), []
+    """Pointing game and scores of each (error, blur, smooth) variant."""
+    hits, scores = [0] * len(RECON_VARIANTS), [[] for _ in RECON_VARIANTS]
     for f, m in zip(files, masks):
-        for i, (kind, smooth) in enumerate(RECON_VARIANTS):
-            a = explain(args, AE, f, "reconstruction",
-                        extra=("--param", "error=" + kind, "--param", "smooth=" + smooth))
+        for i, v in enumerate(RECON_VARIANTS):
+            a = recon_explain(args, f, v)
             hits[i] += pointing(raw(a["explanation"]), m)
-            if i == 0:
-                scores.append(a["explanation"]["metrics"]["anomaly_score"])
+            scores[i].append(recon_scores(a))
     return hits, len(files), scores
+
+
+def auc(pos, neg):
+    """Area under the ROC curve: the chance that a positive scores above a negative."""
+    pos, neg = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return float((pos > neg).mean() + 0.5 * (pos == neg).mean())
 
 
 def dominant_report(args, files, labels, masks):
@@ -135,12 +157,12 @@ def dominant_report(args, files, labels, masks):
 
 
 def clear_scores(args, tmp, n):
+    """Scores of each variant on n fresh clear pictures and the clear sample images."""
     files, _, _ = synth(tmp, 3 * n, 2)
-    scores = []
-    for f in files[::3]:
-        a = explain(args, AE, f, "reconstruction")["explanation"]
-        scores.append(a["metrics"]["anomaly_score"])
-    return scores
+    exp = json.load(open(os.path.join(ROOT, "examples/expected.json")))
+    files = files[::3] + [os.path.join(ROOT, "examples", k) for k, e in sorted(exp.items())
+                          if e["label"] == "clear"]
+    return [[recon_scores(recon_explain(args, f, v)) for f in files] for v in RECON_VARIANTS]
 
 
 def figures(args, models):
@@ -166,8 +188,8 @@ def figures(args, models):
     explain(args, AE, os.path.join(ex, "nodule-2.png"), "reconstruction",
             out_png=os.path.join(img, "inspect-reconstruction.png"))
     explain(args, AE, os.path.join(ex, "nodule-2.png"), "reconstruction",
-            out_png=os.path.join(img, "inspect-reconstruction-positive.png"),
-            extra=("--param", "error=positive", "--param", "smooth=3"))
+            out_png=os.path.join(img, "inspect-reconstruction-plain.png"),
+            extra=("--param", "error=squared", "--param", "blur=0"))
     explain(args, ATT, os.path.join(ex, "opacity-3.png"), "attention",
             out_png=os.path.join(img, "inspect-attention.png"))
     explain(args, DEMO, os.path.join(ex, "nodule-2.png"), "dominant_class",
@@ -181,6 +203,7 @@ def main():
     ap.add_argument("--timing", type=int, default=2000)
     ap.add_argument("--lesions", type=int, default=60)
     ap.add_argument("--img", default=os.path.join(ROOT, "docs/img"))
+    ap.add_argument("--ae", default=AE, help="the autoencoder of the reconstruction part")
     ap.add_argument("--parts", default="embed,timing,reconstruction,dominant,figures",
                     help="comma-separated; figures_base: the figures without the demo "
                          "autoencoder and attention model")
@@ -201,13 +224,21 @@ def main():
         if "reconstruction" in parts:
             hits, n, scores = reconstruction_report(a, lf, lm)
             cs = clear_scores(a, tmp, 30)
-            print("\n## reconstruction (chest-ae), pointing game on %d lesion pictures" % n)
-            for (kind, smooth), h in zip(RECON_VARIANTS, hits):
-                print("error=%s smooth=%s: %d/%d (%.0f %%)" % (kind, smooth, h, n, 100.0 * h / n))
-            print("anomaly score: lesion pictures median %.4f, clear pictures median %.4f; "
-                  "lesion pictures above the clear 95th percentile: %.0f %%" %
-                  (np.median(scores), np.median(cs),
-                   100.0 * np.mean(np.array(scores) > np.percentile(cs, 95))))
+            print("\n## reconstruction (chest-ae), %d lesion and %d clear pictures" %
+                  (n, len(cs[0])))
+            print("| error | blur | smooth | pointing game | AUC anomaly_score | "
+                  "AUC peak_error |")
+            print("|---|---|---|---|---|---|")
+            for v, h, ls, c in zip(RECON_VARIANTS, hits, scores, cs):
+                print("| %s | %s | %s | %d/%d (%.0f %%) | %.3f | %.3f |" %
+                      (v + (h, n, 100.0 * h / n, auc([x[0] for x in ls], [x[0] for x in c]),
+                            auc([x[1] for x in ls], [x[1] for x in c]))))
+            for k, name in enumerate(("anomaly_score", "peak_error", "model logit")):
+                ls, c = [x[k] for x in scores[0]], [x[k] for x in cs[0]]
+                print("default %s: median %.4g against %.4g; lesion pictures above the "
+                      "clear 95th percentile: %.0f %%; AUC %.3f" %
+                      (name, np.median(ls), np.median(c),
+                       100.0 * np.mean(np.array(ls) > np.percentile(c, 95)), auc(ls, c)))
         if "dominant" in parts:
             hits, n, fr = dominant_report(a, lf, ll, lm)
             print("\n## dominant_class (chest-demo, grad-CAM): lesion pixels given the lesion's "

@@ -227,15 +227,15 @@ def mask_to_128(mask):
     return (m[0, 0] > 0.25).numpy()
 
 
-def make_split(seed, split, n):
+def make_split(seed, split, n, only=None):
     """n pictures at random sizes and aspect ratios, as the service would feed them to the
-    network. Classes cycle so the split is balanced."""
+    network. Classes cycle so the split is balanced; only=k draws class k alone."""
     xs = torch.empty(n, 1, SIZE, SIZE)
     ys = torch.empty(n, dtype=torch.long)
     masks = np.zeros((n, SIZE, SIZE), dtype=bool)
     for i in range(n):
         rng = np.random.default_rng([seed, split, i])
-        cls = i % len(LABELS)
+        cls = i % len(LABELS) if only is None else only
         if rng.random() < 0.3:
             h = w = SIZE
         else:

@@ -157,13 +157,17 @@ def clip(a, x, lo=None, hi=None):
 
 
 def pad(a, x, pads, value=None):
-    if a.get("mode", "constant") != "constant":
-        raise NotImplementedError("Pad mode %s" % a.get("mode"))
+    """Pad: constant, or edge (replicated) on the last two axes of a 4-D input."""
+    mode = a.get("mode", "constant")
     p = pads.tolist()
     nd = x.dim()
     torch_pads = []
     for i in reversed(range(nd)):
         torch_pads += [p[i], p[i + nd]]
+    if mode == "edge" and nd == 4 and not any(torch_pads[4:]) and min(torch_pads) >= 0:
+        return F.pad(x, torch_pads[:4], mode="replicate")
+    if mode != "constant":
+        raise NotImplementedError("Pad mode %s with pads %s" % (mode, p))
     return F.pad(x, torch_pads, value=0.0 if value is None else value.item())
 
 

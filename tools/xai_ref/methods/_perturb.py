@@ -17,7 +17,7 @@ def gaussian_blur(x, sigma):
     t = torch.arange(-r, r + 1, dtype=torch.float64)
     k = torch.exp(-t * t / (2.0 * sigma * sigma))
     k = k / k.sum()
-    k2 = (k[:, None] * k[None, :]).float()
+    k2 = (k[:, None] * k[None, :]).to(x.dtype)
     c = x.shape[1]
     xp = F.pad(x, (r, r, r, r), mode="replicate")
     return F.conv2d(xp, k2.expand(c, 1, 2 * r + 1, 2 * r + 1).contiguous(), groups=c)
