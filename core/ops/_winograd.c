@@ -1,5 +1,5 @@
-/* _winograd.c - Winograd F(4x4, 3x3) convolution: blocks of tiles, the gemms, threads; see
- * _winograd.h (the transforms are in _winograd_rows.c). */
+/* _winograd.c - Winograd F(4x4, 3x3) and F(2x2, 3x3) convolution: blocks of tiles, the gemms,
+ * threads; see _winograd.h (the transforms are in _winograd_rows.c and _winograd2_rows.c). */
 #include "_winograd.h"
 
 #include <cblas.h>
@@ -7,14 +7,50 @@
 
 #include "_winograd_rows.h"
 
-/* Tiles per block: V and M of a block (36 * (c + m) * tiles floats) about this size, but at
- * least WINO_MIN_TILES tiles, below which the gemms get too narrow. */
+/* Tiles per block: V and M of a block (np * (c + m) * tiles floats) about this size, so that
+ * they stay in L2 between the transforms and the gemms, but at least WINO_MIN_TILES tiles,
+ * below which the gemms get too narrow, and at least 2 c m / (c + m): each block streams all
+ * of U (np * c * m floats) through its gemms, and with many channels that costs more than V
+ * and M leaving L2 (ResNet-18's last two stages at batch 16: 1.3x faster with one block of
+ * 256 tiles than with blocks of 32). */
 #define WINO_BLOCK_FLOATS (1 << 19)
 #define WINO_MIN_TILES 32
 
 bool xai_wino_fits(const struct xai_win *g)
 {
     return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1;
+}
+
+int xai_wino_positions(int tile)
+{
+    return (tile + 2) * (tile + 2);
+}
+
+/* G of F(4x4, 3x3) (points 0, 1, -1, 2, -2, infinity) and of F(2x2, 3x3) (0, 1, -1,
+ * infinity); the other matrices are in _winograd_rows.c and _winograd2_rows.c. */
+static const double G4[6][3] = {{0.25, 0, 0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                {0, 0, 1}};
+static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+
+void xai_wino_weights(const float *w, int64_t m, int64_t c, int tile, float *u)
+{
+    const double(*G)[3] = tile == 2 ? G2 : G4;
+    int a = tile + 2;
+    for (int64_t mc = 0; mc < m * c; mc++) {
+        const float *g = w + mc * 9;
+        double t[6][3];
+        for (int k = 0; k < a; k++)
+            for (int j = 0; j < 3; j++)
+                t[k][j] = G[k][0] * g[j] + G[k][1] * g[3 + j] + G[k][2] * g[6 + j];
+        for (int k = 0; k < a; k++)
+            for (int l = 0; l < a; l++)
+                u[(k * a + l) * m * c + mc] =
+                    (float)(t[k][0] * G[l][0] + t[k][1] * G[l][1] + t[k][2] * G[l][2]);
+    }
 }
 
 static int64_t max64(int64_t a, int64_t b)
@@ -33,28 +69,31 @@ static void cut_blocks(struct xai_wgeo *q, int64_t want)
     q->blocks = (q->rows + q->per - 1) / q->per;
 }
 
-static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n)
+static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n, int tile)
 {
     struct xai_wgeo q = {.c = g->c, .m = m, .h = g->h, .w = g->w, .oh = g->oh, .ow = g->ow};
     q.ph = g->ph;
     q.pw = g->pw;
-    q.th = (q.oh + 3) / 4;
-    q.tw = (q.ow + 3) / 4;
+    q.tile = tile;
+    q.np = xai_wino_positions(tile);
+    q.th = (q.oh + tile - 1) / tile;
+    q.tw = (q.ow + tile - 1) / tile;
     q.rows = n * q.th;
-    q.lp = (4 * q.tw + 2 + 15) / 16 * 16;
-    cut_blocks(&q, max64(WINO_BLOCK_FLOATS / (36 * (q.c + q.m)), WINO_MIN_TILES));
-    q.scratch = (size_t)(36 * (q.c + q.m) * q.per * q.tw + XAI_WINO_LINES * q.lp);
+    q.lp = (tile * q.tw + 2 + 15) / 16 * 16;
+    int64_t want = max64(WINO_BLOCK_FLOATS / (q.np * (q.c + q.m)), WINO_MIN_TILES);
+    cut_blocks(&q, max64(want, 2 * q.c * q.m / (q.c + q.m)));
+    q.scratch = (size_t)(q.np * (q.c + q.m) * q.per * q.tw + XAI_WINO_LINES * q.lp);
     return q;
 }
 
-size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n)
+size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, int tile)
 {
-    return geo_of(g, m, n).scratch;
+    return geo_of(g, m, n, tile).scratch;
 }
 
 /* ---- blocks ----
  *
- * A block's three stages (transform in, 36 gemms, transform out) write disjoint memory per
+ * A block's three stages (transform in, np gemms, transform out) write disjoint memory per
  * channel and per xi. Calls with few blocks run each block's stages as parallel loops over
  * channels and xi (all threads on one block, its V and M in thread 0's scratch); calls with
  * many blocks run whole blocks in parallel, each in its thread's scratch. Both compute the
@@ -65,7 +104,7 @@ size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n)
 
 struct blk {
     int64_t r0, r1, nt; /* tile rows [r0, r1), tiles */
-    float *v, *mo;      /* [36][c][nt], [36][m][nt] */
+    float *v, *mo;      /* [np][c][nt], [np][m][nt] */
 };
 
 struct job_ctx {
@@ -96,8 +135,33 @@ static struct blk block_at(const struct job_ctx *x, int64_t b, float *scratch)
     k.r1 = k.r0 + q->per < q->rows ? k.r0 + q->per : q->rows;
     k.nt = (k.r1 - k.r0) * q->tw;
     k.v = scratch;
-    k.mo = scratch + 36 * q->c * k.nt;
+    k.mo = scratch + q->np * q->c * k.nt;
     return k;
+}
+
+/* The transforms of the geometry's tile size (_winograd_rows.h). */
+static void in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *v, int64_t vs,
+                   float *lines)
+{
+    (q->tile == 2 ? xai_wino2_in_row : xai_wino_in_row)(q, plane, ty, v, vs, lines);
+}
+
+static void out_row(const struct xai_wgeo *q, const float *m, int64_t ms, float bias, bool relu,
+                    float *plane, int64_t ty, float *lines)
+{
+    (q->tile == 2 ? xai_wino2_out_row : xai_wino_out_row)(q, m, ms, bias, relu, plane, ty, lines);
+}
+
+static void dy_row(const struct xai_wgeo *q, const float *plane, const float *mask, int64_t ty,
+                   float *dm, int64_t ms, float *lines)
+{
+    (q->tile == 2 ? xai_wino2_dy_row : xai_wino_dy_row)(q, plane, mask, ty, dm, ms, lines);
+}
+
+static void dx_row(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane, int64_t ty,
+                   float *lines)
+{
+    (q->tile == 2 ? xai_wino2_dx_row : xai_wino_dx_row)(q, dv, vs, plane, ty, lines);
 }
 
 /* Forward, input channels [c0, c1): V of the block. Backward, output channels: dM. */
@@ -111,13 +175,13 @@ static void stage_in(const struct job_ctx *x, const struct blk *k, int64_t c0, i
         if (x->fwd) {
             const float *img = x->src + (r / q->th) * x->j->xs;
             for (int64_t c = c0; c < c1; c++)
-                xai_wino_in_row(q, img + c * hw, ty, k->v + c * k->nt + t0, q->c * k->nt, lines);
+                in_row(q, img + c * hw, ty, k->v + c * k->nt + t0, q->c * k->nt, lines);
         } else {
             const float *g = x->src + (r / q->th) * x->j->ys;
             const float *mask = x->mask ? x->mask + (r / q->th) * x->j->ys : NULL;
             for (int64_t m = c0; m < c1; m++)
-                xai_wino_dy_row(q, g + m * ohw, mask ? mask + m * ohw : NULL, ty,
-                                k->mo + m * k->nt + t0, q->m * k->nt, lines);
+                dy_row(q, g + m * ohw, mask ? mask + m * ohw : NULL, ty, k->mo + m * k->nt + t0,
+                       q->m * k->nt, lines);
         }
     }
 }
@@ -147,12 +211,12 @@ static void stage_out(const struct job_ctx *x, const struct blk *k, int64_t c0, 
         if (x->fwd) {
             float *out = x->dst + (r / q->th) * x->j->ys;
             for (int64_t m = c0; m < c1; m++)
-                xai_wino_out_row(q, k->mo + m * k->nt + t0, q->m * k->nt,
-                                 x->bias ? x->bias[m] : 0.f, x->relu, out + m * ohw, ty, lines);
+                out_row(q, k->mo + m * k->nt + t0, q->m * k->nt, x->bias ? x->bias[m] : 0.f,
+                        x->relu, out + m * ohw, ty, lines);
         } else {
             float *img = x->dst + (r / q->th) * x->j->xs;
             for (int64_t c = c0; c < c1; c++)
-                xai_wino_dx_row(q, k->v + c * k->nt + t0, q->c * k->nt, img + c * hw, ty, lines);
+                dx_row(q, k->v + c * k->nt + t0, q->c * k->nt, img + c * hw, ty, lines);
         }
     }
 }
@@ -174,7 +238,7 @@ static void run_block(void *ctx, int64_t i, int tid)
     struct blk k = block_at(x, x->fwd ? i : 2 * i + x->parity, thread_scratch(x, tid));
     float *lines = thread_lines(x, tid);
     stage_in(x, &k, 0, in_channels(x), lines);
-    for (int xi = 0; xi < 36; xi++) stage_gemm(x, &k, xi);
+    for (int xi = 0; xi < x->q->np; xi++) stage_gemm(x, &k, xi);
     stage_out(x, &k, 0, out_channels(x), lines);
 }
 
@@ -212,7 +276,7 @@ static void run_stages(struct job_ctx *x, int64_t b)
     x->b = block_at(x, b, thread_scratch(x, 0));
     int64_t ci = in_channels(x), co = out_channels(x);
     xai_par_for(x->j->par, (ci + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_in_item, x);
-    xai_par_for(x->j->par, 36, stage_gemm_item, x);
+    xai_par_for(x->j->par, x->q->np, stage_gemm_item, x);
     xai_par_for(x->j->par, (co + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_out_item, x);
 }
 
@@ -235,14 +299,14 @@ static void run_job(struct job_ctx *x)
 void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
                       float *y)
 {
-    struct xai_wgeo q = geo_of(j->g, j->m, j->n);
+    struct xai_wgeo q = geo_of(j->g, j->m, j->n, j->tile);
     struct job_ctx c = {&q, j, x, bias, NULL, y, true, relu, 0, {0}};
     run_job(&c);
 }
 
 void xai_wino_backward(const struct xai_wino_job *j, const float *gy, const float *mask, float *gx)
 {
-    struct xai_wgeo q = geo_of(j->g, j->m, j->n);
+    struct xai_wgeo q = geo_of(j->g, j->m, j->n, j->tile);
     struct job_ctx c = {&q, j, gy, NULL, mask, gx, false, false, 0, {0}};
     run_job(&c);
 }

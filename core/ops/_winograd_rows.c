@@ -7,58 +7,14 @@
  *         [0 -2 -1  2  1  0]       [1/24  1/12   1/6 ]         [0 1 -1 8 -8 1]
  *         [0  2 -1 -2  1  0]       [1/24 -1/12   1/6 ]
  *         [0  4  0 -5  0  1]       [   0     0     1 ]
- * Position xi = 6k + l of a 6x6 tile: k its row (vertical transform), l its column.
+ * Position xi = 6k + l of a 6x6 tile: k its row (vertical transform), l its column. The
+ * weights' transform (G) is xai_wino_weights, in _winograd.c.
  */
 #include "_winograd_rows.h"
 
-#include <string.h>
-
-/* The transforms are compiled for AVX-512 and AVX2 too, picked at load by the CPU (GCC's
- * function multi-versioning): wider vectors, the same operations in the same order (no
- * contraction into FMA in ISO C mode), so the same numbers on any of them. The helpers are
- * inlined into each version. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
-    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
-/* (not in sanitizer builds: their runtime is not up yet when the loader runs the resolvers) */
-#define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ROW_CLONES
-#endif
-#define HELPER static inline __attribute__((always_inline))
-
-/* ---- weights ---- */
-
-void xai_wino_weights(const float *w, int64_t m, int64_t c, float *u)
-{
-    static const double G[6][3] = {{0.25, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                   {0, 0, 1}};
-    for (int64_t mc = 0; mc < m * c; mc++) {
-        const float *g = w + mc * 9;
-        double t[6][3];
-        for (int k = 0; k < 6; k++)
-            for (int j = 0; j < 3; j++)
-                t[k][j] = G[k][0] * g[j] + G[k][1] * g[3 + j] + G[k][2] * g[6 + j];
-        for (int k = 0; k < 6; k++)
-            for (int l = 0; l < 6; l++)
-                u[(k * 6 + l) * m * c + mc] =
-                    (float)(t[k][0] * G[l][0] + t[k][1] * G[l][1] + t[k][2] * G[l][2]);
-    }
-}
+#include "_winograd_line.h"
 
 /* ---- forward transforms ---- */
-
-/* row[q] = src[q - pw] where that is inside [0, w), else 0; q < n. */
-HELPER void pad_line(const float *src, int64_t w, int64_t pw, int64_t n, float *row)
-{
-    int64_t lo = pw < 0 ? 0 : pw > n ? n : pw, hi = w + pw < lo ? lo : w + pw > n ? n : w + pw;
-    memset(row, 0, sizeof(float) * (size_t)lo);
-    if (hi > lo) memcpy(row + lo, src + lo - pw, sizeof(float) * (size_t)(hi - lo));
-    memset(row + hi, 0, sizeof(float) * (size_t)(n - hi));
-}
 
 /* The loops below take every row as its own restrict pointer, so that the compiler vectorises
  * them across tiles without run-time alias checks. */
@@ -285,12 +241,6 @@ HELPER void overlap_line(int64_t n, const float *restrict d0, const float *restr
         line[4 * t + 4] += d4[t];
         line[4 * t + 5] += d5[t];
     }
-}
-
-/* y[k] += x[k]. */
-HELPER void add_to(int64_t n, const float *restrict x, float *restrict y)
-{
-    for (int64_t k = 0; k < n; k++) y[k] += x[k];
 }
 
 /* dX += B dV B^T for the tiles of tile row ty of one input-gradient plane, from dv[xi*vs + t]:

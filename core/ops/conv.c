@@ -4,8 +4,9 @@
  *
  * The ways it computes (_conv_paths.h), chosen per node and shape: depthwise convolutions
  * (one input channel per group) run a direct loop; 3x3 stride-1 convolutions run Winograd
- * F(4x4, 3x3) (_winograd.h) when their maps or the batch are big enough (see WINO_TILES;
- * weights other than the model's, as LRP's modified copies, never use the kept transform); other
+ * F(4x4, 3x3) (_winograd.h) when their maps are big enough, F(2x2, 3x3) on smaller maps with
+ * many channels (see WINO_TILES; weights other than the model's, as LRP's modified copies,
+ * never use the kept transform); other
  * stride-1 convolutions with few output channels run shifted views of a padded copy
  * (_conv_shift.c); the rest im2col + sgemm (_conv_gemm.c). All split their work between the
  * session's threads by shape only. A following Relu can be fused (op.h).
@@ -24,7 +25,8 @@ struct conv_p {
     struct xai_conv_attrs a;
     int64_t m, cg; /* output channels; input channels per group */
     bool bias;
-    float *u;        /* Winograd weights, group after group (see use_winograd); NULL: none */
+    float *u;        /* Winograd weights, group after group (see wino_tile); NULL: none */
+    int tile;        /* their output tile: 4 (F(4x4, 3x3)) or 2 (F(2x2, 3x3)) */
     const float *w0; /* the model's weights: runs on others (LRP's modified copies) take no
                         Winograd path (see path_of) */
 };
@@ -53,9 +55,14 @@ static bool is_depthwise(const struct conv_p *p)
 /* 3x3 stride-1 convolutions run Winograd F(4x4, 3x3) (_winograd.h), with weights transformed
  * at load, when their output has at least WINO_TILES 4x4 tiles per batch item (decided from
  * the input's shape at batch 1): on smaller maps with many channels the gemms get too narrow
- * at batch 1, and the transformed weights (4x the weights) too big for what they save.
- * (Transforming them per call for batches of such maps was tried: on par with im2col at
- * batch 16, so those run im2col.)
+ * at batch 1, and the transformed weights (4x the weights) too big for what they save. Maps
+ * with at least WINO_TILES 2x2 tiles (7x7 and up: ResNet's last stage at 224 x 224) and
+ * WINO2_CHANNELS input and output channels run F(2x2, 3x3) instead (16/9 of the weights,
+ * 2.25x fewer multiplies) on batches of WINO2_BATCH or more: with fewer channels its gemms are
+ * too small to pay for the transforms, and at batch 1 a whole ResNet-18 pass ran 3 % slower
+ * with it (its weights, 16/9 of im2col's, are streamed for only 16 tiles), so batch 1 runs
+ * im2col. (Transforming F(4x4, 3x3) weights per call for such maps was tried: on par with
+ * im2col at batch 16.)
  * On unless XAI_WINOGRAD=0 is set when the model loads: F(4x4, 3x3) is accurate to about 1e-5
  * of the largest output instead of 1e-7 (docs/performance.md, "Winograd and accuracy"). */
 #define WINO_TILES 16
@@ -64,10 +71,12 @@ static bool is_depthwise(const struct conv_p *p)
  * the input gradient itself, which Winograd's rounding (about 1e-5 of the largest value,
  * against 1e-7) would reach undamped. */
 #define WINO_CHANNELS 8
+#define WINO2_CHANNELS 64
+#define WINO2_BATCH 2
 
-static int64_t wino_tiles(const struct xai_win *g)
+static int64_t tiles_of(const struct xai_win *g, int64_t t)
 {
-    return ((g->oh + 3) / 4) * ((g->ow + 3) / 4);
+    return ((g->oh + t - 1) / t) * ((g->ow + t - 1) / t);
 }
 
 static bool wino_layer(const struct conv_p *p, const struct xai_win *g)
@@ -82,10 +91,14 @@ static bool winograd_enabled(void)
     return !(v && !strcmp(v, "0"));
 }
 
-static bool use_winograd(const struct conv_p *p, const struct xai_shape *x)
+/* The Winograd tile for a node whose input has shape x: 4, 2, or 0 for none. */
+static int wino_tile(const struct conv_p *p, const struct xai_shape *x)
 {
     struct xai_win g;
-    return !window(p, x, &g, NULL) && wino_layer(p, &g) && wino_tiles(&g) >= WINO_TILES;
+    if (!winograd_enabled() || window(p, x, &g, NULL) || !wino_layer(p, &g)) return 0;
+    if (tiles_of(&g, 4) >= WINO_TILES) return 4;
+    bool wide = p->cg >= WINO2_CHANNELS && p->m / p->a.group >= WINO2_CHANNELS;
+    return wide && tiles_of(&g, 2) >= WINO_TILES ? 2 : 0;
 }
 
 enum path { PATH_DEPTHWISE, PATH_WINO, PATH_SHIFT, PATH_GEMM };
@@ -96,7 +109,7 @@ enum path { PATH_DEPTHWISE, PATH_WINO, PATH_SHIFT, PATH_GEMM };
 static enum path path_of(const struct conv_p *p, const struct xai_win *g, int64_t n, const float *w)
 {
     if (is_depthwise(p)) return PATH_DEPTHWISE;
-    if (p->u && w == p->w0) return PATH_WINO;
+    if (p->u && w == p->w0 && (p->tile == 4 || n >= WINO2_BATCH)) return PATH_WINO;
     return xai_conv_shift_fits(g, p->m, p->a.group, n) ? PATH_SHIFT : PATH_GEMM;
 }
 
@@ -114,12 +127,13 @@ static xai_status init(const struct xai_node_def *nd, void **params, struct xai_
                         "node '%s' (Conv): %lld output channels do not split into %lld groups",
                         nd->name, (long long)p.m, (long long)p.a.group);
     if ((st = xai_conv_bias(nd, 2, p.m, &p.bias, err))) return st;
-    if (winograd_enabled() && use_winograd(&p, &nd->in_shape[0])) {
-        int64_t mg = p.m / p.a.group, per = 36 * mg * p.cg;
+    if ((p.tile = wino_tile(&p, &nd->in_shape[0]))) {
+        int64_t mg = p.m / p.a.group, per = xai_wino_positions(p.tile) * mg * p.cg;
         if (!(p.u = malloc(sizeof(float) * (size_t)(per * p.a.group))))
             return xai_fail(err, XAI_NO_MEMORY, "out of memory");
         for (int64_t gi = 0; gi < p.a.group; gi++)
-            xai_wino_weights(nd->in_const[1]->f + gi * mg * p.cg * 9, mg, p.cg, p.u + gi * per);
+            xai_wino_weights(nd->in_const[1]->f + gi * mg * p.cg * 9, mg, p.cg, p.tile,
+                             p.u + gi * per);
     }
     p.w0 = nd->in_const[1]->f;
     struct conv_p *out = malloc(sizeof *out);
@@ -151,7 +165,7 @@ static size_t scratch(const void *pp, const struct xai_shape *in, int n_in,
     if (window(p, &in[0], &g, NULL) || is_depthwise(p)) return 0;
     /* any path a run may take: the kept weights', or another on other weights */
     int64_t n = in[0].d[0];
-    size_t kept = p->u ? xai_wino_scratch(&g, p->m / p->a.group, n) : 0, other;
+    size_t kept = p->u ? xai_wino_scratch(&g, p->m / p->a.group, n, p->tile) : 0, other;
     if (xai_conv_shift_fits(&g, p->m, p->a.group, n))
         other = xai_conv_shift_scratch(&g, p->m);
     else
@@ -207,7 +221,8 @@ static struct xai_wino_job wino_job(const struct conv_p *p, const struct xai_win
     return (struct xai_wino_job){g,
                                  mg,
                                  r->in[0]->shape.d[0],
-                                 p->u + gi * 36 * mg * p->cg,
+                                 p->tile,
+                                 p->u + gi * xai_wino_positions(p->tile) * mg * p->cg,
                                  p->cg * p->a.group * g->h * g->w,
                                  p->m * g->oh * g->ow,
                                  r->par,

@@ -446,6 +446,23 @@ static void test_conv_winograd(void **state)
     tol_of_max = 0;
 }
 
+/* 3x3 stride 1 with 64+ channels on maps of fewer than 16 4x4 tiles but at least 16 2x2 tiles
+ * (7x7 and up), batches of 2 or more: Winograd F(2x2, 3x3) (batch 1: im2col). Odd sizes
+ * (partial tiles), pads on either side, none, auto_pad, groups, batches over several blocks of
+ * tile rows, 512 channels (ResNet's last stage). Its transforms round about as plain
+ * convolution does: held to the per-element tolerance of the other paths. */
+static void test_conv_winograd2(void **state)
+{
+    CV(2, 64, 7, 7, 64, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(2, 64, 10, 10, 72, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}, false, NULL);
+    CV(2, 64, 9, 8, 64, 3, 3, {1, 1}, {1, 1}, {2, 0, 1, 2}, 1, {0, 0}, true, NULL);
+    CV(1, 64, 7, 7, 64, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(3, 64, 7, 9, 64, 3, 3, {1, 1}, {1, 1}, {0}, 1, {0, 0}, true, "SAME_UPPER");
+    CV(2, 128, 7, 7, 128, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 2, {0, 0}, true, NULL);
+    CV(16, 64, 8, 8, 64, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, false, NULL);
+    CV(2, 512, 7, 7, 512, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+}
+
 /* Runs on other weights than the model's (LRP's modified copies) take no Winograd path: they
  * meet im2col's per-element accuracy, which Winograd's does not at 256 channels. */
 static void test_conv_foreign_weights(void **state)
@@ -994,15 +1011,25 @@ static void test_threads_share_params(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv_im2col),    cmocka_unit_test(test_conv_batch_chunks),
-        cmocka_unit_test(test_conv_bands),     cmocka_unit_test(test_conv_shift),
-        cmocka_unit_test(test_conv_winograd),  cmocka_unit_test(test_conv_foreign_weights),
-        cmocka_unit_test(test_conv_auto_pad),  cmocka_unit_test(test_conv_depthwise),
-        cmocka_unit_test(test_conv_pointwise), cmocka_unit_test(test_conv_1d),
-        cmocka_unit_test(test_conv_transpose), cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_matmul),         cmocka_unit_test(test_batch_normalization),
-        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_refusals_bn_gemm),
-        cmocka_unit_test(test_macs),           cmocka_unit_test(test_threads_share_params),
+        cmocka_unit_test(test_conv_im2col),
+        cmocka_unit_test(test_conv_batch_chunks),
+        cmocka_unit_test(test_conv_bands),
+        cmocka_unit_test(test_conv_shift),
+        cmocka_unit_test(test_conv_winograd),
+        cmocka_unit_test(test_conv_winograd2),
+        cmocka_unit_test(test_conv_foreign_weights),
+        cmocka_unit_test(test_conv_auto_pad),
+        cmocka_unit_test(test_conv_depthwise),
+        cmocka_unit_test(test_conv_pointwise),
+        cmocka_unit_test(test_conv_1d),
+        cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_batch_normalization),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_refusals_bn_gemm),
+        cmocka_unit_test(test_macs),
+        cmocka_unit_test(test_threads_share_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
