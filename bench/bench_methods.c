@@ -3,9 +3,11 @@
  * whole run (passes, weights, upsampling, reduction), beside a plain forward pass and a
  * forward + input-gradient pass as units. Prints one JSON line per row with the median and
  * all run times (ms). The rows run in interleaved rounds (one warm-up round), so a noisy machine
- * slows all alike. Input x[i] = ((i * 7919) % 1000) / 1000 - 0.5, target class 0, input range
- * [-3, 3], batch cap 16, LIME on a grid of 7 x 7 square superpixels. bench/torch_methods.py
- * times the PyTorch reference implementations the same way; bench/run_methods runs both.
+ * slows all alike. Threads: OPENBLAS_NUM_THREADS, handed to the session as bench_engine does
+ * (XAI_BLAS_THREADS=1: OpenBLAS's threads inside each sgemm instead). Input
+ * x[i] = ((i * 7919) % 1000) / 1000 - 0.5, target class 0, input range [-3, 3], batch cap 16,
+ * LIME on a grid of 7 x 7 square superpixels. bench/torch_methods.py times the PyTorch
+ * reference implementations the same way; bench/run_methods runs both.
  *
  * usage: bench_methods MODEL.onnx LAYER HEAD_WEIGHT HEAD_BIAS SIZE REPEATS METHOD[:p=v,...]...
  *   e.g. bench_methods resnet18.onnx /layer4/layer4.1/relu_1/Relu_output_0 fc.weight fc.bias
@@ -134,7 +136,16 @@ int main(int argc, char **argv)
     xai_model *m = NULL;
     xai_session *s = NULL;
     struct xai_err err = {{0}};
+    int threads = openblas_get_num_threads();
     if (xai_model_load(argv[1], &m, &err) || xai_session_new(m, &s, &err)) {
+        fprintf(stderr, "bench_methods: %s\n", err.msg);
+        return 1;
+    }
+    /* the engine's own threads, OpenBLAS single-threaded inside them, as bench_engine does;
+     * XAI_BLAS_THREADS=1: one engine thread, OpenBLAS's threads inside each sgemm instead */
+    bool blas_threads = getenv("XAI_BLAS_THREADS") && atoi(getenv("XAI_BLAS_THREADS"));
+    if (!blas_threads) openblas_set_num_threads(1);
+    if (!blas_threads && xai_session_set_threads(s, threads, &err)) {
         fprintf(stderr, "bench_methods: %s\n", err.msg);
         return 1;
     }
@@ -160,8 +171,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < size * size; i++) seg[i] = (i / size / cell) * 7 + (i % size) / cell;
     struct xai_method_req req = {&mm, s, &x, 0, mm.cam_layer, NULL, 0, 16, NULL, NULL, seg};
     struct row *rows = make_rows(argc, argv, reps, &n_rows);
-    printf("{\"model\": \"%s\", \"size\": %d, \"threads\": %d}\n", argv[1], size,
-           openblas_get_num_threads());
+    printf("{\"model\": \"%s\", \"size\": %d, \"threads\": %d}\n", argv[1], size, threads);
     int rc = n_rows < 0 ? 2 : time_rows(rows, n_rows, &req, reps);
     for (int k = 0; k < argc - 5; k++) free(rows[k].t);
     free(rows);
