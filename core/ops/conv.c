@@ -6,10 +6,10 @@
  * (one input channel per group) run a direct loop; 3x3 stride-1 convolutions run Winograd
  * F(4x4, 3x3) (_winograd.h) when their maps are big enough, F(2x2, 3x3) on smaller maps with
  * many channels (see WINO_TILES; weights other than the model's, as LRP's modified copies,
- * never use the kept transform); other
- * stride-1 convolutions with few output channels run shifted views of a padded copy
- * (_conv_shift.c); the rest im2col + sgemm (_conv_gemm.c). All split their work between the
- * session's threads by shape only. A following Relu can be fused (op.h).
+ * never use the kept transform); other stride-1 convolutions with few output channels run
+ * shifted views of a padded copy (_conv_shift.c); the rest im2col + sgemm (_conv_gemm.c).
+ * All split their work between the session's threads by shape only. A following Relu can be
+ * fused (op.h).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -324,68 +324,72 @@ static void test_embed(void **state)
     for (int i = 0; i < 6; i++) free(bufs[i]);
 }
 
+/* A sample image of examples/ (NAME.ext, its lesion mask NAME_mask.png) explained by a method
+ * with its defaults on model m. */
+struct sample {
+    struct api_input in, mask;
+    struct api_explanation e;
+};
+
+static void sample_explain(struct api_model *m, xai_session *s, const char *image,
+                           const char *method, struct sample *x)
+{
+    char mask_name[64];
+    snprintf(mask_name, sizeof mask_name, "%.*s_mask.png", (int)(strchr(image, '.') - image),
+             image);
+    size_t len, mlen;
+    unsigned char *bytes = read_file(image, &len), *mbytes = read_file(mask_name, &mlen);
+    struct xai_err err = {{0}};
+    assert_int_equal(api_prepare(m, bytes, len, NULL, &x->in, &err), XAI_OK);
+    assert_int_equal(api_prepare(m, mbytes, mlen, NULL, &x->mask, &err), XAI_OK);
+    free(bytes);
+    free(mbytes);
+    struct api_explain_opts o;
+    api_explain_opts_default(&o);
+    o.method = xai_method_find(method);
+    xai_method_defaults(o.method, &o.params);
+    if (api_explain(m, s, &x->in, &o, &x->e, &err)) fail_msg("%s: %s", image, err.msg);
+}
+
+static void sample_reset(struct sample *x)
+{
+    api_explanation_reset(&x->e);
+    api_input_reset(&x->in);
+    api_input_reset(&x->mask);
+}
+
 /* The dominant-class map labels most of the lesion with the lesion's class. */
 static void test_dominant_class(void **state)
 {
     (void)state;
-    size_t len, mlen;
-    unsigned char *bytes = read_file("nodule-2.png", &len),
-                  *mbytes = read_file("nodule-2_mask.png", &mlen);
-    struct api_input in, mask;
-    struct xai_err err = {{0}};
-    assert_int_equal(api_prepare(demo, bytes, len, NULL, &in, &err), XAI_OK);
-    assert_int_equal(api_prepare(demo, mbytes, mlen, NULL, &mask, &err), XAI_OK);
-    struct api_explain_opts o;
-    api_explain_opts_default(&o);
-    o.method = xai_method_find("dominant_class");
-    xai_method_defaults(o.method, &o.params);
-    struct api_explanation e;
-    if (api_explain(demo, sess, &in, &o, &e, &err)) fail_msg("%s", err.msg);
-    assert_non_null(e.classes);
-    size_t n = (size_t)e.width * (size_t)e.height, lesion = 0, hit = 0;
+    struct sample x;
+    sample_explain(demo, sess, "nodule-2.png", "dominant_class", &x);
+    assert_non_null(x.e.classes);
+    size_t n = (size_t)x.e.width * (size_t)x.e.height, lesion = 0, hit = 0;
     for (size_t i = 0; i < n; i++) {
-        if (mask.image.data[i] < 128) continue;
+        if (x.mask.image.data[i] < 128) continue;
         lesion++;
-        hit += e.classes[i] == 1;
+        hit += x.e.classes[i] == 1;
     }
     assert_true(lesion > 0 && hit * 2 > lesion);
-    api_explanation_reset(&e);
-    api_input_reset(&in);
-    api_input_reset(&mask);
-    free(bytes);
-    free(mbytes);
+    sample_reset(&x);
 }
 
 /* One sample image through the demo autoencoder's reconstruction map (default parameters):
  * whether the map's maximum lies in the lesion mask, and the peak_error metric. */
-static bool ae_points(struct api_model *ae, xai_session *s, const char *name, const char *mask_name,
-                      double *peak)
+static bool ae_points(struct api_model *ae, xai_session *s, const char *image, double *peak)
 {
-    size_t len, mlen;
-    unsigned char *bytes = read_file(name, &len), *mbytes = read_file(mask_name, &mlen);
-    struct api_input in, mask;
-    struct xai_err err = {{0}};
-    assert_int_equal(api_prepare(ae, bytes, len, NULL, &in, &err), XAI_OK);
-    assert_int_equal(api_prepare(ae, mbytes, mlen, NULL, &mask, &err), XAI_OK);
-    struct api_explain_opts o;
-    api_explain_opts_default(&o);
-    o.method = xai_method_find("reconstruction");
-    xai_method_defaults(o.method, &o.params);
-    struct api_explanation e;
-    if (api_explain(ae, s, &in, &o, &e, &err)) fail_msg("%s: %s", name, err.msg);
-    size_t n = (size_t)e.width * (size_t)e.height, best = 0;
+    struct sample x;
+    sample_explain(ae, s, image, "reconstruction", &x);
+    size_t n = (size_t)x.e.width * (size_t)x.e.height, best = 0;
     for (size_t i = 1; i < n; i++)
-        if (e.map[i] > e.map[best]) best = i;
-    bool hit = mask.image.data[best] >= 128;
+        if (x.e.map[i] > x.e.map[best]) best = i;
+    bool hit = x.mask.image.data[best] >= 128;
     *peak = -1;
-    for (int i = 0; i < e.result.n_metrics; i++)
-        if (!strcmp(e.result.metrics[i].name, "peak_error")) *peak = e.result.metrics[i].value;
+    for (int i = 0; i < x.e.result.n_metrics; i++)
+        if (!strcmp(x.e.result.metrics[i].name, "peak_error")) *peak = x.e.result.metrics[i].value;
     assert_true(*peak > 0);
-    api_explanation_reset(&e);
-    api_input_reset(&in);
-    api_input_reset(&mask);
-    free(bytes);
-    free(mbytes);
+    sample_reset(&x);
     return hit;
 }
 
@@ -407,18 +411,11 @@ static void test_reconstruction(void **state)
     if (api_model_load(XAI_SOURCE_DIR "/models/chest-ae", &ae, &err) ||
         xai_session_new(ae->engine, &s, &err))
         fail_msg("%s", err.msg);
-    char mask[64];
     int hits = 0, above = 0;
     double peaks[7], highest_clear = 0, peak;
-    for (int i = 0; i < 7; i++) {
-        snprintf(mask, sizeof mask, "%.*s_mask.png", (int)(strchr(lesions[i], '.') - lesions[i]),
-                 lesions[i]);
-        hits += ae_points(ae, s, lesions[i], mask, &peaks[i]);
-    }
+    for (int i = 0; i < 7; i++) hits += ae_points(ae, s, lesions[i], &peaks[i]);
     for (int i = 0; i < 3; i++) {
-        snprintf(mask, sizeof mask, "%.*s_mask.png", (int)(strchr(clear[i], '.') - clear[i]),
-                 clear[i]);
-        ae_points(ae, s, clear[i], mask, &peak);
+        ae_points(ae, s, clear[i], &peak);
         if (peak > highest_clear) highest_clear = peak;
     }
     for (int i = 0; i < 7; i++) above += peaks[i] > highest_clear;
