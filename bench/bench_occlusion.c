@@ -6,13 +6,15 @@
  * bench_methods. The variants run in interleaved rounds (one warm-up round). One JSON line per
  * variant: median and all times (ms), the fraction of the plain passes' multiply-adds it ran,
  * and its map against the plain one: Pearson correlation, relative L2 error, largest absolute
- * difference over the largest absolute value.
+ * difference over the largest absolute value. Threads: the engine's own (as many as OpenBLAS
+ * would use), or with XAI_BLAS_THREADS=1 one engine thread and OpenBLAS's inside each sgemm.
  *
  * usage: bench_occlusion MODEL.onnx REPEATS MAX_BATCH [FIELD_THRESHOLD...]
  *   e.g. bench_occlusion resnet18.onnx 5 16 0.6 0.4
  */
 #include <cblas.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,13 @@ int main(int argc, char **argv)
     struct xai_err err = {{0}};
     if (xai_model_load(argv[1], &m, &err) || xai_session_new(m, &s, &err))
         return fprintf(stderr, "bench_occlusion: %s\n", err.msg), 1;
+    /* the engine's own threads, OpenBLAS single-threaded inside them, as bench_methods does;
+     * XAI_BLAS_THREADS=1: one engine thread, OpenBLAS's threads inside each sgemm instead */
+    int threads = openblas_get_num_threads();
+    bool blas_threads = getenv("XAI_BLAS_THREADS") && atoi(getenv("XAI_BLAS_THREADS"));
+    if (!blas_threads) openblas_set_num_threads(1);
+    if (!blas_threads && xai_session_set_threads(s, threads, &err))
+        return fprintf(stderr, "bench_occlusion: %s\n", err.msg), 1;
     struct xai_tensor x = {m->values[m->input].shape, NULL};
     x.shape.d[0] = 1;
     int64_t n = xai_shape_numel(&x.shape);
@@ -132,8 +141,8 @@ int main(int argc, char **argv)
     for (int64_t i = 0; i < n; i++) x.data[i] = (float)((i * 7919) % 1000) / 1000.f - 0.5f;
     struct xai_method_model mm = {m, m->outputs[0], -1, -1, -1, false, -3.f, 3.f};
     struct xai_method_req req = {&mm, s, &x, 0, -1, NULL, 1, max_batch, NULL, NULL, NULL};
-    printf("{\"model\": \"%s\", \"threads\": %d, \"max_batch\": %d}\n", argv[1],
-           openblas_get_num_threads(), max_batch);
+    printf("{\"model\": \"%s\", \"threads\": %d, \"threading\": \"%s\", \"max_batch\": %d}\n",
+           argv[1], threads, blas_threads ? "openblas" : "engine", max_batch);
     int rc = 0;
     for (int r = -1; r < reps && !rc; r++)
         for (int k = 0; k < nv && !rc; k++) rc = run_variant(&v[k], &req, r);

@@ -36,6 +36,9 @@
  * outside are dropped, so later layers see the clean values there. Fewer values reach the
  * whole-map threshold and more of the network runs on crops; the scores are no longer exact.
  *
+ * Threads: the ops run on the session's threads (xai_session_set_threads), with the same
+ * results as on one thread.
+ *
  * Memory: the clean run keeps every BOX value the runs read (in the session); a batch's
  * buffers (boxes, FULL values, gathered crops) are planned by lifetime in one arena at
  * xai_incr_new, for max_batch copies.

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "incremental_impl.h"
+#include "par.h"
 
 static float *box_of(const struct xai_incr *inc, const struct xai_ivalue *v)
 {
@@ -136,17 +137,29 @@ static xai_status run_op(struct xai_incr *inc, int k, const void *params, int64_
         else
             memset(&in[i], 0, sizeof in[i]);
     for (int j = 0; j < nd->n_out; j++) out[j] = inc->pout[j]->shape;
+    /* The session's threads, each with its own block of scratch (op.h: xai_op_scratch). */
+    xai_par *par = xai_session_par(inc->s);
     size_t need = nd->op->scratch ? nd->op->scratch(params, in, nd->n_in, out) : 0;
-    if (need > inc->scratch_cap) {
+    size_t total = need * (size_t)xai_par_threads(par);
+    if (total > inc->scratch_cap) {
         free(inc->scratch);
         inc->scratch_cap = 0;
-        if (posix_memalign((void **)&inc->scratch, 64, need * sizeof(float)))
+        if (posix_memalign((void **)&inc->scratch, 64, total * sizeof(float)))
             return inc->scratch = NULL, xai_fail(err, XAI_NO_MEMORY, "out of memory for scratch");
-        inc->scratch_cap = need;
+        inc->scratch_cap = total;
     }
     if (nd->op->macs) inc->macs_done += (double)nd->op->macs(params, in, nd->n_in, out);
-    struct xai_op_run r = {params,     nd->n_in,   inc->pin,     nd->n_out, inc->pout,
-                           inc->pnull, inc->pnull, inc->scratch, n};
+    struct xai_op_run r = {params,
+                           nd->n_in,
+                           inc->pin,
+                           nd->n_out,
+                           inc->pout,
+                           inc->pnull,
+                           inc->pnull,
+                           inc->scratch,
+                           n,
+                           .par = par,
+                           .scratch_stride = need};
     nd->op->forward(&r);
     return XAI_OK;
 }

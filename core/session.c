@@ -334,6 +334,11 @@ xai_status xai_session_set_threads(xai_session *s, int threads, struct xai_err *
     return XAI_OK;
 }
 
+xai_par *xai_session_par(const xai_session *s)
+{
+    return s->par;
+}
+
 int xai_session_threads(const xai_session *s)
 {
     return xai_par_threads(s->par);

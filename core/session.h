@@ -67,6 +67,10 @@ const xai_model *xai_session_model(const xai_session *s);
 #define XAI_MAX_THREADS 64
 xai_status xai_session_set_threads(xai_session *s, int threads, struct xai_err *err);
 int xai_session_threads(const xai_session *s);
+/* The session's worker threads (NULL: one thread), for code that runs ops outside the
+ * session's own passes on its behalf (incremental.h). */
+struct xai_par;
+struct xai_par *xai_session_par(const xai_session *s);
 
 /* Runs the forward pass on input (shape [N, ...] matching the model input but for N). */
 xai_status xai_session_forward(xai_session *s, const struct xai_tensor *input, struct xai_err *err);

@@ -313,14 +313,30 @@ static void test_demo(void **state)
     net_close(&n);
 }
 
-/* The occlusion method with incremental on and off: the same map. */
-static void occlusion_same(const char *path, int patch, int stride, int batch, double max_fraction)
+/* The incremental map again on a session with one thread: bit-identical to map, which ran on
+ * threads (the ops split their work by shape only). */
+static void same_on_one_thread(struct xai_method_req *req, const float *map)
+{
+    struct xai_err err = {{0}};
+    struct xai_method_result c = {0};
+    const struct xai_method_def *d = xai_method_find("occlusion");
+    assert_int_equal(xai_session_set_threads(req->s, 1, &err), XAI_OK);
+    assert_int_equal(d->run(req, &c, &err), XAI_OK);
+    assert_memory_equal(c.map, map, sizeof(float) * (size_t)(c.height * c.width));
+    xai_method_result_reset(&c);
+}
+
+/* The occlusion method with incremental on and off: the same map. threads > 1: the session
+ * runs on that many threads, and the map is the one thread's, bit for bit. */
+static void occlusion_same(const char *path, int patch, int stride, int batch, double max_fraction,
+                           int threads)
 {
     xai_model *m = NULL;
     xai_session *s = NULL;
     struct xai_err err = {{0}};
     assert_int_equal(xai_model_load(path, &m, &err), XAI_OK);
     assert_int_equal(xai_session_new(m, &s, &err), XAI_OK);
+    assert_int_equal(xai_session_set_threads(s, threads, &err), XAI_OK);
     struct net n = {m, NULL, NULL, {{0}, NULL}};
     n.x.shape = m->values[m->input].shape;
     n.x.shape.d[0] = 1;
@@ -353,6 +369,8 @@ static void occlusion_same(const char *path, int patch, int stride, int batch, d
         print_error("%s: maps differ by %g (map scale %g, logit %g)\n", path, worst, scale, logit);
     assert_true(scale > 0);
     assert_true(worst <= 1e-5 * (scale + logit));
+    pv.v[xai_method_param_index(d, "incremental")] = 1;
+    if (threads > 1) same_on_one_thread(&req, a.map);
     xai_method_result_reset(&a);
     xai_method_result_reset(&b);
     free(n.x.data);
@@ -363,8 +381,8 @@ static void occlusion_same(const char *path, int patch, int stride, int batch, d
 static void test_demo_occlusion(void **state)
 {
     (void)state;
-    occlusion_same(DEMO, 0, 0, 16, 0.25); /* measured 0.15 */
-    occlusion_same(DEMO, 17, 13, 5, 0.25);
+    occlusion_same(DEMO, 0, 0, 16, 0.25, 1); /* measured 0.15 */
+    occlusion_same(DEMO, 17, 13, 5, 0.25, 2);
 }
 
 static int reference_file(char *path, size_t n, const char *name)
@@ -394,12 +412,12 @@ static void test_reference_models(void **state)
         if (reference_file(path, sizeof path, names[i])) continue;
         found++;
         if (i == 5) {
-            occlusion_same(path, 64, 64, 4, 0.5); /* 3 x 3 windows */
+            occlusion_same(path, 64, 64, 4, 0.5, 1); /* 3 x 3 windows */
             continue;
         }
-        occlusion_same(path, 12, 10, 16,
-                       most[i]); /* 6 x 6 windows, the last rows and columns open */
-        if (i == 0) occlusion_same(path, 20, 11, 3, most[i]);
+        /* 6 x 6 windows, the last rows and columns open; on two threads */
+        occlusion_same(path, 12, 10, 16, most[i], 2);
+        if (i == 0) occlusion_same(path, 20, 11, 3, most[i], 1);
     }
     if (!found) skip();
 }
