@@ -9,6 +9,13 @@
  *         [0  4  0 -5  0  1]       [   0     0     1 ]
  * Position xi = 6k + l of a 6x6 tile: k its row (vertical transform), l its column. The
  * weights' transform (G) is xai_wino_weights, in _winograd.c.
+ *
+ * Sweeps: each transform runs on g tile rows of one plane at once, their tiles u = r * tw + t
+ * side by side in its loops, so that maps a few tiles wide (ResNet's 14 x 14: 4 tiles) still
+ * fill the vectors. Lines hold the g rows one after another: input-side lines (a 6-wide patch
+ * per tile, overlapping by 2) S = 4 tw + 4 floats per row (tile u at base[u] = r S + 4 t),
+ * output-side lines 4 tw per row (tile u at 4 u). Every value is computed by the same
+ * operations in the same order as row by row.
  */
 #include "_winograd_rows.h"
 
@@ -36,58 +43,56 @@ HELPER void bt_cols(int64_t n, const float *restrict d0, const float *restrict d
     }
 }
 
-/* p_j[t] = f[4t + j]: the four phases of a line (n tiles; p0 and p1 get one more). */
-HELPER void phases(int64_t n, const float *restrict f, float *restrict p0, float *restrict p1,
-                   float *restrict p2, float *restrict p3)
+/* base[u]: where tile u = r * tw + t of a sweep starts in its input-side lines. */
+HELPER void tile_bases(int64_t tw, int64_t nt, int32_t *base)
 {
-    for (int64_t t = 0; t < n; t++) {
-        p0[t] = f[4 * t];
-        p1[t] = f[4 * t + 1];
-        p2[t] = f[4 * t + 2];
-        p3[t] = f[4 * t + 3];
+    for (int64_t u = 0, r = 0, t = 0; u < nt; u++) {
+        base[u] = (int32_t)(r * (4 * tw + 4) + 4 * t);
+        if (++t == tw) t = 0, r++;
     }
-    p0[n] = f[4 * n];
-    p1[n] = f[4 * n + 1];
 }
 
-/* The tiles of one line, from its phases: tile t covers f[4t .. 4t+5]. */
-HELPER void bt_tiles(int64_t n, const float *restrict p0, const float *restrict p1,
-                     const float *restrict p2, const float *restrict p3, float *restrict o0,
-                     float *restrict o1, float *restrict o2, float *restrict o3, float *restrict o4,
-                     float *restrict o5)
+/* The horizontal transform of each tile of a line: tile u covers f[base[u] .. base[u] + 5]. */
+HELPER void bt_tiles(int64_t nt, const float *restrict f, const int32_t *restrict base,
+                     float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
+                     float *restrict o4, float *restrict o5)
 {
-    for (int64_t t = 0; t < n; t++) {
-        float x0 = p0[t], x1 = p1[t], x2 = p2[t], x3 = p3[t], x4 = p0[t + 1], x5 = p1[t + 1];
+    for (int64_t u = 0; u < nt; u++) {
+        const float *x = f + base[u];
+        float x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5];
         float a = x3 - x1, b = x4 - x2;
-        o0[t] = 4.f * x0 - 5.f * x2 + x4;
-        o1[t] = (x3 + x4) - 4.f * (x1 + x2);
-        o2[t] = (x4 - x3) + 4.f * (x1 - x2);
-        o3[t] = b + 2.f * a;
-        o4[t] = b - 2.f * a;
-        o5[t] = 4.f * x1 - 5.f * x3 + x5;
+        o0[u] = 4.f * x0 - 5.f * x2 + x4;
+        o1[u] = (x3 + x4) - 4.f * (x1 + x2);
+        o2[u] = (x4 - x3) + 4.f * (x1 - x2);
+        o3[u] = b + 2.f * a;
+        o4[u] = b - 2.f * a;
+        o5[u] = 4.f * x1 - 5.f * x3 + x5;
     }
 }
 
-/* V = B^T d B for the tiles of tile row ty of one input plane: v[xi * vs + t]. */
-ROW_CLONES void xai_wino_in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *v,
-                                int64_t vs, float *lines)
+/* V = B^T d B for the tiles of tile rows ty .. ty + g - 1 of one input plane: v[xi * vs + u]. */
+ROW_CLONES void xai_wino_in_rows(const struct xai_wgeo *q, const float *plane, int64_t ty,
+                                 int64_t g, float *v, int64_t vs, float *lines)
 {
-    int64_t n = 4 * q->tw + 2, lp = q->lp, tw = q->tw;
-    float *d = lines, *e = lines + 6 * lp, *ph = lines + 12 * lp;
-    for (int i = 0; i < 6; i++) {
-        int64_t yy = 4 * ty - q->ph + i;
-        if (yy < 0 || yy >= q->h)
-            memset(d + i * lp, 0, sizeof(float) * (size_t)n);
-        else
-            pad_line(plane + yy * q->w, q->w, q->pw, n, d + i * lp);
-    }
-    bt_cols(n, d, d + lp, d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp, e, e + lp, e + 2 * lp,
+    int64_t tw = q->tw, lp = q->lp, n = 4 * tw + 2, S = 4 * tw + 4, nt = g * tw;
+    float *d = lines, *e = lines + 6 * lp;
+    int32_t *base = (int32_t *)(lines + 12 * lp);
+    for (int64_t r = 0; r < g; r++)
+        for (int i = 0; i < 6; i++) {
+            float *row = d + i * lp + r * S;
+            int64_t yy = 4 * (ty + r) - q->ph + i;
+            if (yy < 0 || yy >= q->h)
+                memset(row, 0, sizeof(float) * (size_t)n);
+            else
+                pad_line(plane + yy * q->w, q->w, q->pw, n, row);
+            row[n] = row[n + 1] = 0.f;
+        }
+    bt_cols(g * S, d, d + lp, d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp, e, e + lp, e + 2 * lp,
             e + 3 * lp, e + 4 * lp, e + 5 * lp);
+    tile_bases(tw, nt, base);
     for (int r = 0; r < 6; r++) {
         float *o = v + r * 6 * vs;
-        phases(tw, e + r * lp, ph, ph + lp, ph + 2 * lp, ph + 3 * lp);
-        bt_tiles(tw, ph, ph + lp, ph + 2 * lp, ph + 3 * lp, o, o + vs, o + 2 * vs, o + 3 * vs,
-                 o + 4 * vs, o + 5 * vs);
+        bt_tiles(nt, e + r * lp, base, o, o + vs, o + 2 * vs, o + 3 * vs, o + 4 * vs, o + 5 * vs);
     }
 }
 
@@ -131,28 +136,30 @@ HELPER void add_bias(int64_t n, const float *restrict x, float b, bool relu, flo
     }
 }
 
-/* Y = A^T M A (+ bias) for the tiles of tile row ty of one output plane, from m[xi * ms + t]. */
-ROW_CLONES void xai_wino_out_row(const struct xai_wgeo *q, const float *m, int64_t ms, float bias,
-                                 bool relu, float *plane, int64_t ty, float *lines)
+/* Output rows of tile rows ty .. ty + g - 1 of one plane: Y = A^T M A (+ bias), from
+ * m[xi * ms + u]. */
+ROW_CLONES void xai_wino_out_rows(const struct xai_wgeo *q, const float *m, int64_t ms, float bias,
+                                  bool relu, float *plane, int64_t ty, int64_t g, float *lines)
 {
-    int64_t tw = q->tw, lp = q->lp;
+    int64_t tw = q->tw, lp = q->lp, nt = g * tw;
     float *s = lines, *u = lines + 24 * lp, *row = lines + 40 * lp;
     for (int k = 0; k < 6; k++) {
         const float *mk = m + k * 6 * ms;
         float *sk = s + k * 4 * lp;
-        at_cols(tw, mk, mk + ms, mk + 2 * ms, mk + 3 * ms, mk + 4 * ms, mk + 5 * ms, sk, sk + lp,
+        at_cols(nt, mk, mk + ms, mk + 2 * ms, mk + 3 * ms, mk + 4 * ms, mk + 5 * ms, sk, sk + lp,
                 sk + 2 * lp, sk + 3 * lp);
     }
-    /* u[(p * 4 + o) * lp + t]: output row p, column phase o */
+    /* u[(p * 4 + o) * lp + u]: output row p, column phase o */
     for (int o = 0; o < 4; o++) {
         const float *so = s + o * lp;
-        at_cols(tw, so, so + 4 * lp, so + 8 * lp, so + 12 * lp, so + 16 * lp, so + 20 * lp,
+        at_cols(nt, so, so + 4 * lp, so + 8 * lp, so + 12 * lp, so + 16 * lp, so + 20 * lp,
                 u + o * lp, u + (4 + o) * lp, u + (8 + o) * lp, u + (12 + o) * lp);
     }
-    for (int p = 0; p < 4 && 4 * ty + p < q->oh; p++) {
+    for (int p = 0; p < 4; p++) {
         const float *up = u + p * 4 * lp;
-        interleave(tw, up, up + lp, up + 2 * lp, up + 3 * lp, row);
-        add_bias(q->ow, row, bias, relu, plane + (4 * ty + p) * q->ow);
+        interleave(nt, up, up + lp, up + 2 * lp, up + 3 * lp, row);
+        for (int64_t r = 0; r < g && 4 * (ty + r) + p < q->oh; r++)
+            add_bias(q->ow, row + 4 * r * tw, bias, relu, plane + (4 * (ty + r) + p) * q->ow);
     }
 }
 
@@ -176,7 +183,6 @@ HELPER void a_cols(int64_t n, const float *restrict z0, const float *restrict z1
     }
 }
 
-/* dM = A dY A^T for the tiles of tile row ty of one output-gradient plane: dm[xi * ms + t]. */
 /* row[k] = y[k] > 0 ? g[k] : 0: a gradient through a fused Relu, y its output. */
 HELPER void mask_row(int64_t n, const float *restrict g, const float *restrict y,
                      float *restrict row)
@@ -187,28 +193,45 @@ HELPER void mask_row(int64_t n, const float *restrict g, const float *restrict y
     }
 }
 
-ROW_CLONES void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, const float *mask,
-                                int64_t ty, float *dm, int64_t ms, float *lines)
+/* p_j[u] = f[4u + j]: the four phases of an output-side line. */
+HELPER void phases(int64_t n, const float *restrict f, float *restrict p0, float *restrict p1,
+                   float *restrict p2, float *restrict p3)
 {
-    int64_t tw = q->tw, lp = q->lp, n = 4 * tw;
+    for (int64_t u = 0; u < n; u++) {
+        p0[u] = f[4 * u];
+        p1[u] = f[4 * u + 1];
+        p2[u] = f[4 * u + 2];
+        p3[u] = f[4 * u + 3];
+    }
+}
+
+/* dM = A dY A^T for the tiles of tile rows ty .. ty + g - 1 of one output-gradient plane:
+ * dm[xi * ms + u]. */
+ROW_CLONES void xai_wino_dy_rows(const struct xai_wgeo *q, const float *plane, const float *mask,
+                                 int64_t ty, int64_t g, float *dm, int64_t ms, float *lines)
+{
+    int64_t tw = q->tw, lp = q->lp, n = 4 * tw, nt = g * tw;
     float *row = lines, *z = lines + lp, *hz = lines + 17 * lp;
     for (int p = 0; p < 4; p++) {
-        int64_t oy = 4 * ty + p, have = oy < q->oh ? q->ow : 0;
-        if (have && mask)
-            mask_row(have, plane + oy * q->ow, mask + oy * q->ow, row);
-        else if (have)
-            memcpy(row, plane + oy * q->ow, sizeof(float) * (size_t)have);
-        memset(row + have, 0, sizeof(float) * (size_t)(n + 4 - have));
+        for (int64_t r = 0; r < g; r++) {
+            int64_t oy = 4 * (ty + r) + p, have = oy < q->oh ? q->ow : 0;
+            float *rr = row + r * n;
+            if (have && mask)
+                mask_row(have, plane + oy * q->ow, mask + oy * q->ow, rr);
+            else if (have)
+                memcpy(rr, plane + oy * q->ow, sizeof(float) * (size_t)have);
+            memset(rr + have, 0, sizeof(float) * (size_t)(n - have));
+        }
         float *zp = z + p * 4 * lp;
-        phases(tw, row, zp, zp + lp, zp + 2 * lp, zp + 3 * lp);
+        phases(nt, row, zp, zp + lp, zp + 2 * lp, zp + 3 * lp);
         float *h = hz + p * 6 * lp;
-        a_cols(tw, zp, zp + lp, zp + 2 * lp, zp + 3 * lp, h, h + lp, h + 2 * lp, h + 3 * lp,
+        a_cols(nt, zp, zp + lp, zp + 2 * lp, zp + 3 * lp, h, h + lp, h + 2 * lp, h + 3 * lp,
                h + 4 * lp, h + 5 * lp);
     }
     for (int l = 0; l < 6; l++) {
         const float *h = hz + l * lp;
         float *o = dm + l * ms;
-        a_cols(tw, h, h + 6 * lp, h + 12 * lp, h + 18 * lp, o, o + 6 * ms, o + 12 * ms, o + 18 * ms,
+        a_cols(nt, h, h + 6 * lp, h + 12 * lp, h + 18 * lp, o, o + 6 * ms, o + 12 * ms, o + 18 * ms,
                o + 24 * ms, o + 30 * ms);
     }
 }
@@ -229,41 +252,53 @@ HELPER void b_cols(int64_t n, const float *restrict v0, const float *restrict v1
     }
 }
 
-/* line[4t + j] for a row of tiles' 6-wide patches d_j[t]: j < 4 set, j = 4, 5 added onto the
- * next tile's first two (n tiles, 4n + 2 floats). */
-HELPER void overlap_line(int64_t n, const float *restrict d0, const float *restrict d1,
-                         const float *restrict d2, const float *restrict d3,
-                         const float *restrict d4, const float *restrict d5, float *restrict line)
+/* An input-side line of length len from the tiles' 6-wide patches d_j[u]: j < 4 set at
+ * base[u] + j, j = 4, 5 then added onto the next tile's first two (or the row's last two). */
+HELPER void overlap_tiles(int64_t nt, const float *restrict d0, const float *restrict d1,
+                          const float *restrict d2, const float *restrict d3,
+                          const float *restrict d4, const float *restrict d5,
+                          const int32_t *restrict base, int64_t len, float *restrict line)
 {
-    interleave(n, d0, d1, d2, d3, line);
-    line[4 * n] = line[4 * n + 1] = 0.f;
-    for (int64_t t = 0; t < n; t++) {
-        line[4 * t + 4] += d4[t];
-        line[4 * t + 5] += d5[t];
+    memset(line, 0, sizeof(float) * (size_t)len);
+    for (int64_t u = 0; u < nt; u++) {
+        float *x = line + base[u];
+        x[0] = d0[u];
+        x[1] = d1[u];
+        x[2] = d2[u];
+        x[3] = d3[u];
+    }
+    for (int64_t u = 0; u < nt; u++) {
+        float *x = line + base[u];
+        x[4] += d4[u];
+        x[5] += d5[u];
     }
 }
 
-/* dX += B dV B^T for the tiles of tile row ty of one input-gradient plane, from dv[xi*vs + t]:
- * each tile's 6x6 patch added where it lies inside the image. The horizontal transform runs
- * per tile; its six rows are overlap-added into lines first, so that the vertical one runs
- * once per column rather than once per tile column. */
-ROW_CLONES void xai_wino_dx_row(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
-                                int64_t ty, float *lines)
+/* dX += B dV B^T for the tiles of tile rows ty .. ty + g - 1 of one input-gradient plane, from
+ * dv[xi * vs + u]: each tile's 6x6 patch added where it lies inside the image. The horizontal
+ * transform runs per tile; its six rows are overlap-added into lines first, so that the
+ * vertical one runs once per column rather than once per tile column. */
+ROW_CLONES void xai_wino_dx_rows(const struct xai_wgeo *q, const float *dv, int64_t vs,
+                                 float *plane, int64_t ty, int64_t g, float *lines)
 {
-    int64_t tw = q->tw, lp = q->lp, n = 4 * tw + 2;
+    int64_t tw = q->tw, lp = q->lp, n = 4 * tw + 2, S = 4 * tw + 4, nt = g * tw;
     float *z = lines, *ln = lines + 6 * lp, *d = lines + 12 * lp;
+    int32_t *base = (int32_t *)(lines + 18 * lp);
+    tile_bases(tw, nt, base);
     for (int k = 0; k < 6; k++) {
         const float *vk = dv + k * 6 * vs;
-        b_cols(tw, vk, vk + vs, vk + 2 * vs, vk + 3 * vs, vk + 4 * vs, vk + 5 * vs, z, z + lp,
+        b_cols(nt, vk, vk + vs, vk + 2 * vs, vk + 3 * vs, vk + 4 * vs, vk + 5 * vs, z, z + lp,
                z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp);
-        overlap_line(tw, z, z + lp, z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp, ln + k * lp);
+        overlap_tiles(nt, z, z + lp, z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp, base, g * S,
+                      ln + k * lp);
     }
-    b_cols(n, ln, ln + lp, ln + 2 * lp, ln + 3 * lp, ln + 4 * lp, ln + 5 * lp, d, d + lp,
+    b_cols(g * S, ln, ln + lp, ln + 2 * lp, ln + 3 * lp, ln + 4 * lp, ln + 5 * lp, d, d + lp,
            d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp);
     int64_t lo = q->pw < n ? q->pw : n, hi = q->w + q->pw < n ? q->w + q->pw : n;
-    for (int i = 0; i < 6; i++) {
-        int64_t yy = 4 * ty - q->ph + i;
-        if (yy >= 0 && yy < q->h && hi > lo)
-            add_to(hi - lo, d + i * lp + lo, plane + yy * q->w + lo - q->pw);
-    }
+    for (int64_t r = 0; r < g; r++)
+        for (int i = 0; i < 6; i++) {
+            int64_t yy = 4 * (ty + r) - q->ph + i;
+            if (yy >= 0 && yy < q->h && hi > lo)
+                add_to(hi - lo, d + i * lp + r * S + lo, plane + yy * q->w + lo - q->pw);
+        }
 }

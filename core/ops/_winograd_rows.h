@@ -1,7 +1,7 @@
 /*
  * _winograd_rows.h - the transforms of Winograd F(4x4, 3x3) (_winograd_rows.c) and F(2x2, 3x3)
- * (xai_wino2_*, _winograd2_rows.c) (see _winograd.h), on one row of tiles of one plane at a
- * time, vectorised across the tiles; internal to _winograd*.c.
+ * (xai_wino2_*, _winograd2_rows.c) (see _winograd.h), on rows of tiles of one plane, vectorised
+ * across the tiles; internal to _winograd*.c.
  */
 #ifndef XAI_OPS_WINOGRAD_ROWS_H
 #define XAI_OPS_WINOGRAD_ROWS_H
@@ -19,27 +19,29 @@ struct xai_wgeo {
     int64_t th, tw; /* tiles down, across */
     int64_t rows;   /* tile rows (over the batch) */
     int64_t per;    /* tile rows per block */
+    int64_t grp;    /* tile rows per sweep of the F(4x4, 3x3) transforms (at most) */
     int64_t blocks; /* blocks */
     int64_t lp;     /* floats of one line buffer (>= tile * tw + 2) */
     size_t scratch; /* floats per thread */
 };
 
-/* V = B^T d B for tile row ty of one input plane: v[xi * vs + t], t < tw. */
-void xai_wino_in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *v, int64_t vs,
-                     float *lines);
-/* Output rows of tile row ty of one plane = A^T M A + bias (max(., 0) when relu), from
- * m[xi * ms + t]. */
-void xai_wino_out_row(const struct xai_wgeo *q, const float *m, int64_t ms, float bias, bool relu,
-                      float *plane, int64_t ty, float *lines);
-/* dM = A dY A^T for tile row ty of one output-gradient plane: dm[xi * ms + t]. mask: NULL, or
- * the plane of a fused Relu's output, where dY counts only where the mask is > 0. */
-void xai_wino_dy_row(const struct xai_wgeo *q, const float *plane, const float *mask, int64_t ty,
-                     float *dm, int64_t ms, float *lines);
-/* dX += B dV B^T under each tile of tile row ty of one input-gradient plane, from dv[xi*vs+t]. */
-void xai_wino_dx_row(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
-                     int64_t ty, float *lines);
+/* The F(4x4, 3x3) transforms run on g tile rows ty .. ty + g - 1 of one plane at once, their
+ * tiles u = r * tw + t (r < g, t < tw) side by side; lp must hold g * (4 tw + 4) floats. */
+/* V = B^T d B: v[xi * vs + u]. */
+void xai_wino_in_rows(const struct xai_wgeo *q, const float *plane, int64_t ty, int64_t g, float *v,
+                      int64_t vs, float *lines);
+/* Output rows = A^T M A + bias (max(., 0) when relu), from m[xi * ms + u]. */
+void xai_wino_out_rows(const struct xai_wgeo *q, const float *m, int64_t ms, float bias, bool relu,
+                       float *plane, int64_t ty, int64_t g, float *lines);
+/* dM = A dY A^T of one output-gradient plane: dm[xi * ms + u]. mask: NULL, or the plane of a
+ * fused Relu's output, where dY counts only where the mask is > 0. */
+void xai_wino_dy_rows(const struct xai_wgeo *q, const float *plane, const float *mask, int64_t ty,
+                      int64_t g, float *dm, int64_t ms, float *lines);
+/* dX += B dV B^T under each tile, from dv[xi * vs + u]. */
+void xai_wino_dx_rows(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
+                      int64_t ty, int64_t g, float *lines);
 
-/* The same for F(2x2, 3x3): xi < 16. */
+/* F(2x2, 3x3), one tile row ty at a time (t < tw), with the same meanings: xi < 16. */
 void xai_wino2_in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *v,
                       int64_t vs, float *lines);
 void xai_wino2_out_row(const struct xai_wgeo *q, const float *m, int64_t ms, float bias, bool relu,
