@@ -70,6 +70,59 @@ HELPER void bt_tiles(int64_t nt, const float *restrict f, const int32_t *restric
     }
 }
 
+/* p_j[t] = f[4t + j]: the four phases of one row's input-side line (tw tiles; p0 and p1 get
+ * one more, the last tile's columns 4 and 5). */
+HELPER void row_phases(int64_t tw, const float *restrict f, float *restrict p0, float *restrict p1,
+                       float *restrict p2, float *restrict p3)
+{
+    for (int64_t t = 0; t < tw; t++) {
+        p0[t] = f[4 * t];
+        p1[t] = f[4 * t + 1];
+        p2[t] = f[4 * t + 2];
+        p3[t] = f[4 * t + 3];
+    }
+    p0[tw] = f[4 * tw];
+    p1[tw] = f[4 * tw + 1];
+}
+
+/* The horizontal transform of one row's tiles from its phases: tile t covers f[4t .. 4t+5]. */
+HELPER void row_tiles(int64_t tw, const float *restrict p0, const float *restrict p1,
+                      const float *restrict p2, const float *restrict p3, float *restrict o0,
+                      float *restrict o1, float *restrict o2, float *restrict o3,
+                      float *restrict o4, float *restrict o5)
+{
+    for (int64_t t = 0; t < tw; t++) {
+        float x0 = p0[t], x1 = p1[t], x2 = p2[t], x3 = p3[t], x4 = p0[t + 1], x5 = p1[t + 1];
+        float a = x3 - x1, b = x4 - x2;
+        o0[t] = 4.f * x0 - 5.f * x2 + x4;
+        o1[t] = (x3 + x4) - 4.f * (x1 + x2);
+        o2[t] = (x4 - x3) + 4.f * (x1 - x2);
+        o3[t] = b + 2.f * a;
+        o4[t] = b - 2.f * a;
+        o5[t] = 4.f * x1 - 5.f * x3 + x5;
+    }
+}
+
+/* The horizontal transform of vertical-transform row k (line f) for all g rows of tiles, into
+ * o[l * vs + u]: rows WINO_ROW_TILES tiles wide or more row by row from stride-4 phases (which
+ * vectorise along the row), narrower ones all at once by gathers at base[u]. Same values. */
+#define WINO_ROW_TILES 16
+HELPER void h_tiles(const struct xai_wgeo *q, int64_t g, const float *f, const int32_t *base,
+                    float *ph, float *o, int64_t vs)
+{
+    int64_t tw = q->tw, lp = q->lp, S = 4 * tw + 4;
+    if (tw < WINO_ROW_TILES) {
+        bt_tiles(g * tw, f, base, o, o + vs, o + 2 * vs, o + 3 * vs, o + 4 * vs, o + 5 * vs);
+        return;
+    }
+    for (int64_t r = 0; r < g; r++) {
+        float * or = o + r * tw;
+        row_phases(tw, f + r * S, ph, ph + lp, ph + 2 * lp, ph + 3 * lp);
+        row_tiles(tw, ph, ph + lp, ph + 2 * lp, ph + 3 * lp, or, or +vs, or +2 * vs, or +3 * vs,
+                  or +4 * vs, or +5 * vs);
+    }
+}
+
 /* V = B^T d B for the tiles of tile rows ty .. ty + g - 1 of one input plane: v[xi * vs + u]. */
 ROW_CLONES void xai_wino_in_rows(const struct xai_wgeo *q, const float *plane, int64_t ty,
                                  int64_t g, float *v, int64_t vs, float *lines)
@@ -90,10 +143,8 @@ ROW_CLONES void xai_wino_in_rows(const struct xai_wgeo *q, const float *plane, i
     bt_cols(g * S, d, d + lp, d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp, e, e + lp, e + 2 * lp,
             e + 3 * lp, e + 4 * lp, e + 5 * lp);
     tile_bases(tw, nt, base);
-    for (int r = 0; r < 6; r++) {
-        float *o = v + r * 6 * vs;
-        bt_tiles(nt, e + r * lp, base, o, o + vs, o + 2 * vs, o + 3 * vs, o + 4 * vs, o + 5 * vs);
-    }
+    for (int r = 0; r < 6; r++)
+        h_tiles(q, g, e + r * lp, base, lines + 13 * lp, v + r * 6 * vs, vs);
 }
 
 /* s_o = (A^T m)_o over n columns. */
@@ -274,6 +325,38 @@ HELPER void overlap_tiles(int64_t nt, const float *restrict d0, const float *res
     }
 }
 
+/* The same for one row of tw tiles, from its patches d_j[t]: line[4t + j], the row's line
+ * S = 4 tw + 4 floats. */
+HELPER void overlap_row(int64_t tw, const float *restrict d0, const float *restrict d1,
+                        const float *restrict d2, const float *restrict d3,
+                        const float *restrict d4, const float *restrict d5, float *restrict line)
+{
+    interleave(tw, d0, d1, d2, d3, line);
+    line[4 * tw] = line[4 * tw + 1] = line[4 * tw + 2] = line[4 * tw + 3] = 0.f;
+    for (int64_t t = 0; t < tw; t++) {
+        line[4 * t + 4] += d4[t];
+        line[4 * t + 5] += d5[t];
+    }
+}
+
+/* The patches of all g rows overlap-added into one line: rows WINO_ROW_TILES tiles wide or
+ * more row by row (contiguous stores), narrower ones all at once by scatters at base[u]. */
+HELPER void overlap_rows(int64_t tw, int64_t g, const float *z, int64_t lp,
+                         const int32_t *restrict base, float *line)
+{
+    int64_t S = 4 * tw + 4;
+    if (tw < WINO_ROW_TILES) {
+        overlap_tiles(g * tw, z, z + lp, z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp, base,
+                      g * S, line);
+        return;
+    }
+    for (int64_t r = 0; r < g; r++) {
+        const float *zr = z + r * tw;
+        overlap_row(tw, zr, zr + lp, zr + 2 * lp, zr + 3 * lp, zr + 4 * lp, zr + 5 * lp,
+                    line + r * S);
+    }
+}
+
 /* dX += B dV B^T for the tiles of tile rows ty .. ty + g - 1 of one input-gradient plane, from
  * dv[xi * vs + u]: each tile's 6x6 patch added where it lies inside the image. The horizontal
  * transform runs per tile; its six rows are overlap-added into lines first, so that the
@@ -289,8 +372,7 @@ ROW_CLONES void xai_wino_dx_rows(const struct xai_wgeo *q, const float *dv, int6
         const float *vk = dv + k * 6 * vs;
         b_cols(nt, vk, vk + vs, vk + 2 * vs, vk + 3 * vs, vk + 4 * vs, vk + 5 * vs, z, z + lp,
                z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp);
-        overlap_tiles(nt, z, z + lp, z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp, base, g * S,
-                      ln + k * lp);
+        overlap_rows(tw, g, z, lp, base, ln + k * lp);
     }
     b_cols(g * S, ln, ln + lp, ln + 2 * lp, ln + 3 * lp, ln + 4 * lp, ln + 5 * lp, d, d + lp,
            d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp);

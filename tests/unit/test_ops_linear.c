@@ -443,6 +443,9 @@ static void test_conv_winograd(void **state)
     CV(5, 16, 60, 36, 16, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
     CV(4, 64, 40, 38, 48, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, false, NULL);
     CV(2, 256, 16, 16, 128, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    /* rows of 16+ tiles (the transforms' row-by-row paths), sweeps of 3 rows ending inside
+     * and at the end of each image */
+    CV(2, 8, 21, 70, 6, 3, 3, {1, 1}, {1, 1}, {1, 2, 0, 1}, 1, {0, 0}, true, NULL);
     tol_of_max = 0;
 }
 
