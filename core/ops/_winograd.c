@@ -14,9 +14,10 @@
  * and M leaving L2 (ResNet-18's last two stages at batch 16: 1.3x faster with one block of
  * 256 tiles than with blocks of 32). */
 #define WINO_BLOCK_FLOATS (1 << 19)
-/* Tiles per sweep of the F(4x4, 3x3) transforms: whole tile rows of one image, so that small
- * maps fill the vectors too. The four transforms per tile, one thread (minimum of 5 runs):
- * 14 x 14 maps (4 rows of 4 tiles at once) 2.1x faster, 28 x 28 2.2x, 56 x 56 1.4x. */
+/* Tiles per sweep of the transforms: whole tile rows of one image, so that small maps fill
+ * the vectors too. The four F(4x4, 3x3) transforms per tile, one thread (minimum of 5 runs):
+ * 14 x 14 maps (4 rows of 4 tiles at once) 2.1x faster than row by row, 28 x 28 2.2x,
+ * 56 x 56 1.4x. */
 #define WINO_SWEEP_TILES 64
 #define WINO_MIN_TILES 32
 
@@ -83,10 +84,9 @@ static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n, int
     q.th = (q.oh + tile - 1) / tile;
     q.tw = (q.ow + tile - 1) / tile;
     q.rows = n * q.th;
-    /* F(4x4, 3x3) sweeps of about WINO_SWEEP_TILES tiles (_winograd_rows.h) */
-    q.grp = tile == 4 && q.tw < WINO_SWEEP_TILES ? WINO_SWEEP_TILES / q.tw : 1;
-    int64_t line = tile == 4 ? q.grp * (4 * q.tw + 4) : tile * q.tw + 2;
-    q.lp = (line + 15) / 16 * 16;
+    /* sweeps of about WINO_SWEEP_TILES tiles (_winograd_rows.h) */
+    q.grp = q.tw < WINO_SWEEP_TILES ? WINO_SWEEP_TILES / q.tw : 1;
+    q.lp = (q.grp * (tile * q.tw + 4) + 15) / 16 * 16;
     int64_t want = max64(WINO_BLOCK_FLOATS / (q.np * (q.c + q.m)), WINO_MIN_TILES);
     cut_blocks(&q, max64(want, 2 * q.c * q.m / (q.c + q.m)));
     q.scratch = (size_t)(q.np * (q.c + q.m) * q.per * q.tw + XAI_WINO_LINES * q.lp);
@@ -150,43 +150,26 @@ static struct blk block_at(const struct job_ctx *x, int64_t b, float *scratch)
 static void in_rows(const struct xai_wgeo *q, const float *plane, int64_t ty, int64_t g, float *v,
                     int64_t vs, float *lines)
 {
-    if (q->tile == 4) {
-        xai_wino_in_rows(q, plane, ty, g, v, vs, lines);
-        return;
-    }
-    for (int64_t r = 0; r < g; r++) xai_wino2_in_row(q, plane, ty + r, v + r * q->tw, vs, lines);
+    (q->tile == 2 ? xai_wino2_in_rows : xai_wino_in_rows)(q, plane, ty, g, v, vs, lines);
 }
 
 static void out_rows(const struct xai_wgeo *q, const float *m, int64_t ms, float bias, bool relu,
                      float *plane, int64_t ty, int64_t g, float *lines)
 {
-    if (q->tile == 4) {
-        xai_wino_out_rows(q, m, ms, bias, relu, plane, ty, g, lines);
-        return;
-    }
-    for (int64_t r = 0; r < g; r++)
-        xai_wino2_out_row(q, m + r * q->tw, ms, bias, relu, plane, ty + r, lines);
+    (q->tile == 2 ? xai_wino2_out_rows : xai_wino_out_rows)(q, m, ms, bias, relu, plane, ty, g,
+                                                            lines);
 }
 
 static void dy_rows(const struct xai_wgeo *q, const float *plane, const float *mask, int64_t ty,
                     int64_t g, float *dm, int64_t ms, float *lines)
 {
-    if (q->tile == 4) {
-        xai_wino_dy_rows(q, plane, mask, ty, g, dm, ms, lines);
-        return;
-    }
-    for (int64_t r = 0; r < g; r++)
-        xai_wino2_dy_row(q, plane, mask, ty + r, dm + r * q->tw, ms, lines);
+    (q->tile == 2 ? xai_wino2_dy_rows : xai_wino_dy_rows)(q, plane, mask, ty, g, dm, ms, lines);
 }
 
 static void dx_rows(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane, int64_t ty,
                     int64_t g, float *lines)
 {
-    if (q->tile == 4) {
-        xai_wino_dx_rows(q, dv, vs, plane, ty, g, lines);
-        return;
-    }
-    for (int64_t r = 0; r < g; r++) xai_wino2_dx_row(q, dv + r * q->tw, vs, plane, ty + r, lines);
+    (q->tile == 2 ? xai_wino2_dx_rows : xai_wino_dx_rows)(q, dv, vs, plane, ty, g, lines);
 }
 
 /* Tile rows in the sweep from block row r (block rows end at r1): within one image, at most

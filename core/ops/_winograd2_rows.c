@@ -10,6 +10,11 @@
  * Position xi = 4k + l of a 4x4 tile: k its row (vertical transform), l its column. Tile t of
  * a row covers input columns 2t .. 2t + 3 of the padded line and output columns 2t, 2t + 1.
  * The weights' transform (G) is xai_wino_weights, in _winograd.c.
+ *
+ * Sweeps, as in _winograd_rows.c: g tile rows of a plane at once, tiles u = r * tw + t side
+ * by side; input-side lines S = 2 tw + 2 floats per row (tile u at base[u] = r S + 2 t, read
+ * by gathers and written by scatters: these maps are at most a few tiles wide), output-side
+ * lines 2 tw per row (tile u at 2u).
  */
 #include "_winograd_rows.h"
 
@@ -30,45 +35,48 @@ HELPER void bt_cols(int64_t n, const float *restrict d0, const float *restrict d
     }
 }
 
-/* p_j[t] = f[2t + j] for t <= n: the two phases of a line of n tiles (one extra each). */
-HELPER void phases(int64_t n, const float *restrict f, float *restrict p0, float *restrict p1)
+/* base[u]: where tile u = r * tw + t of a sweep starts in its input-side lines. */
+HELPER void tile_bases(int64_t tw, int64_t nt, int32_t *base)
 {
-    for (int64_t t = 0; t <= n; t++) {
-        p0[t] = f[2 * t];
-        p1[t] = f[2 * t + 1];
+    for (int64_t u = 0, r = 0, t = 0; u < nt; u++) {
+        base[u] = (int32_t)(r * (2 * tw + 2) + 2 * t);
+        if (++t == tw) t = 0, r++;
     }
 }
 
-/* The tiles of one line from its phases: tile t covers f[2t .. 2t+3]. */
-HELPER void bt_tiles(int64_t n, const float *restrict p0, const float *restrict p1,
+/* The horizontal transform of each tile of a line: tile u covers f[base[u] .. base[u] + 3]. */
+HELPER void bt_tiles(int64_t nt, const float *restrict f, const int32_t *restrict base,
                      float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3)
 {
-    for (int64_t t = 0; t < n; t++) {
-        float x0 = p0[t], x1 = p1[t], x2 = p0[t + 1], x3 = p1[t + 1];
-        o0[t] = x0 - x2;
-        o1[t] = x1 + x2;
-        o2[t] = x2 - x1;
-        o3[t] = x1 - x3;
+    for (int64_t u = 0; u < nt; u++) {
+        const float *x = f + base[u];
+        float x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+        o0[u] = x0 - x2;
+        o1[u] = x1 + x2;
+        o2[u] = x2 - x1;
+        o3[u] = x1 - x3;
     }
 }
 
-ROW_CLONES void xai_wino2_in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *v,
-                                 int64_t vs, float *lines)
+ROW_CLONES void xai_wino2_in_rows(const struct xai_wgeo *q, const float *plane, int64_t ty,
+                                  int64_t g, float *v, int64_t vs, float *lines)
 {
-    int64_t n = 2 * q->tw + 2, lp = q->lp, tw = q->tw;
-    float *d = lines, *e = lines + 4 * lp, *ph = lines + 8 * lp;
-    for (int i = 0; i < 4; i++) {
-        int64_t yy = 2 * ty - q->ph + i;
-        if (yy < 0 || yy >= q->h)
-            memset(d + i * lp, 0, sizeof(float) * (size_t)n);
-        else
-            pad_line(plane + yy * q->w, q->w, q->pw, n, d + i * lp);
-    }
-    bt_cols(n, d, d + lp, d + 2 * lp, d + 3 * lp, e, e + lp, e + 2 * lp, e + 3 * lp);
+    int64_t tw = q->tw, lp = q->lp, S = 2 * tw + 2, nt = g * tw;
+    float *d = lines, *e = lines + 4 * lp;
+    int32_t *base = (int32_t *)(lines + 8 * lp);
+    for (int64_t r = 0; r < g; r++)
+        for (int i = 0; i < 4; i++) {
+            int64_t yy = 2 * (ty + r) - q->ph + i;
+            if (yy < 0 || yy >= q->h)
+                memset(d + i * lp + r * S, 0, sizeof(float) * (size_t)S);
+            else
+                pad_line(plane + yy * q->w, q->w, q->pw, S, d + i * lp + r * S);
+        }
+    bt_cols(g * S, d, d + lp, d + 2 * lp, d + 3 * lp, e, e + lp, e + 2 * lp, e + 3 * lp);
+    tile_bases(tw, nt, base);
     for (int r = 0; r < 4; r++) {
         float *o = v + r * 4 * vs;
-        phases(tw, e + r * lp, ph, ph + lp);
-        bt_tiles(tw, ph, ph + lp, o, o + vs, o + 2 * vs, o + 3 * vs);
+        bt_tiles(nt, e + r * lp, base, o, o + vs, o + 2 * vs, o + 3 * vs);
     }
 }
 
@@ -83,38 +91,45 @@ HELPER void at_cols(int64_t n, const float *restrict m0, const float *restrict m
     }
 }
 
-/* y[k] = x[k] + b, or max(x[k] + b, 0) when relu; x interleaved from two phases first. */
-HELPER void out_line(int64_t n, int64_t ow, const float *restrict p0, const float *restrict p1,
-                     float b, bool relu, float *restrict row, float *restrict y)
+/* row[2u + j] = p_j[u]: an output-side line from its two phases. */
+HELPER void interleave2(int64_t n, const float *restrict p0, const float *restrict p1,
+                        float *restrict row)
 {
-    for (int64_t t = 0; t < n; t++) {
-        row[2 * t] = p0[t];
-        row[2 * t + 1] = p1[t];
+    for (int64_t u = 0; u < n; u++) {
+        row[2 * u] = p0[u];
+        row[2 * u + 1] = p1[u];
     }
-    for (int64_t k = 0; k < ow; k++) {
-        float v = row[k] + b;
+}
+
+/* y[k] = x[k] + b, or max(x[k] + b, 0) when relu. */
+HELPER void bias_line(int64_t n, const float *restrict x, float b, bool relu, float *restrict y)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float v = x[k] + b;
         y[k] = relu ? (v > 0.f ? v : 0.f) : v;
     }
 }
 
-ROW_CLONES void xai_wino2_out_row(const struct xai_wgeo *q, const float *m, int64_t ms, float bias,
-                                  bool relu, float *plane, int64_t ty, float *lines)
+ROW_CLONES void xai_wino2_out_rows(const struct xai_wgeo *q, const float *m, int64_t ms, float bias,
+                                   bool relu, float *plane, int64_t ty, int64_t g, float *lines)
 {
-    int64_t tw = q->tw, lp = q->lp;
+    int64_t tw = q->tw, lp = q->lp, nt = g * tw;
     float *s = lines, *u = lines + 8 * lp, *row = lines + 12 * lp;
-    /* s[(k * 2 + o) * lp + t]: tile row k, output column phase o */
+    /* s[(k * 2 + o) * lp + u]: tile row k, output column phase o */
     for (int k = 0; k < 4; k++) {
         const float *mk = m + k * 4 * ms;
-        at_cols(tw, mk, mk + ms, mk + 2 * ms, mk + 3 * ms, s + 2 * k * lp, s + (2 * k + 1) * lp);
+        at_cols(nt, mk, mk + ms, mk + 2 * ms, mk + 3 * ms, s + 2 * k * lp, s + (2 * k + 1) * lp);
     }
-    /* u[(p * 2 + o) * lp + t]: output row p, column phase o */
+    /* u[(p * 2 + o) * lp + u]: output row p, column phase o */
     for (int o = 0; o < 2; o++) {
         const float *so = s + o * lp;
-        at_cols(tw, so, so + 2 * lp, so + 4 * lp, so + 6 * lp, u + o * lp, u + (2 + o) * lp);
+        at_cols(nt, so, so + 2 * lp, so + 4 * lp, so + 6 * lp, u + o * lp, u + (2 + o) * lp);
     }
-    for (int p = 0; p < 2 && 2 * ty + p < q->oh; p++)
-        out_line(tw, q->ow, u + 2 * p * lp, u + (2 * p + 1) * lp, bias, relu, row,
-                 plane + (2 * ty + p) * q->ow);
+    for (int p = 0; p < 2; p++) {
+        interleave2(nt, u + 2 * p * lp, u + (2 * p + 1) * lp, row);
+        for (int64_t r = 0; r < g && 2 * (ty + r) + p < q->oh; r++)
+            bias_line(q->ow, row + 2 * r * tw, bias, relu, plane + (2 * (ty + r) + p) * q->ow);
+    }
 }
 
 /* ---- backward ---- */
@@ -145,23 +160,35 @@ HELPER void dy_line(int64_t n, const float *restrict g, const float *restrict y,
     }
 }
 
-ROW_CLONES void xai_wino2_dy_row(const struct xai_wgeo *q, const float *plane, const float *mask,
-                                 int64_t ty, float *dm, int64_t ms, float *lines)
+/* p_j[u] = f[2u + j]: the two phases of an output-side line. */
+HELPER void phases(int64_t n, const float *restrict f, float *restrict p0, float *restrict p1)
 {
-    int64_t tw = q->tw, lp = q->lp, n = 2 * tw + 2;
+    for (int64_t u = 0; u < n; u++) {
+        p0[u] = f[2 * u];
+        p1[u] = f[2 * u + 1];
+    }
+}
+
+ROW_CLONES void xai_wino2_dy_rows(const struct xai_wgeo *q, const float *plane, const float *mask,
+                                  int64_t ty, int64_t g, float *dm, int64_t ms, float *lines)
+{
+    int64_t tw = q->tw, lp = q->lp, n = 2 * tw, nt = g * tw;
     float *row = lines, *z = lines + lp, *hz = lines + 5 * lp;
     for (int p = 0; p < 2; p++) {
-        int64_t oy = 2 * ty + p, have = oy < q->oh ? q->ow : 0;
-        if (have) dy_line(have, plane + oy * q->ow, mask ? mask + oy * q->ow : NULL, row);
-        memset(row + have, 0, sizeof(float) * (size_t)(n - have));
+        for (int64_t r = 0; r < g; r++) {
+            int64_t oy = 2 * (ty + r) + p, have = oy < q->oh ? q->ow : 0;
+            float *rr = row + r * n;
+            if (have) dy_line(have, plane + oy * q->ow, mask ? mask + oy * q->ow : NULL, rr);
+            memset(rr + have, 0, sizeof(float) * (size_t)(n - have));
+        }
         float *zp = z + p * 2 * lp, *h = hz + p * 4 * lp;
-        phases(tw, row, zp, zp + lp);
-        a_cols(tw, zp, zp + lp, h, h + lp, h + 2 * lp, h + 3 * lp);
+        phases(nt, row, zp, zp + lp);
+        a_cols(nt, zp, zp + lp, h, h + lp, h + 2 * lp, h + 3 * lp);
     }
     for (int l = 0; l < 4; l++) {
         const float *h = hz + l * lp;
         float *o = dm + l * ms;
-        a_cols(tw, h, h + 4 * lp, o, o + 4 * ms, o + 8 * ms, o + 12 * ms);
+        a_cols(nt, h, h + 4 * lp, o, o + 4 * ms, o + 8 * ms, o + 12 * ms);
     }
 }
 
@@ -178,37 +205,43 @@ HELPER void b_cols(int64_t n, const float *restrict v0, const float *restrict v1
     }
 }
 
-/* line[2t + j] for a row of tiles' 4-wide patches d_j[t]: j < 2 set, j = 2, 3 added onto the
- * next tile's first two (n tiles, 2n + 2 floats). */
-HELPER void overlap_line(int64_t n, const float *restrict d0, const float *restrict d1,
-                         const float *restrict d2, const float *restrict d3, float *restrict line)
+/* An input-side line of length len from the tiles' 4-wide patches d_j[u]: j < 2 set at
+ * base[u] + j, j = 2, 3 then added onto the next tile's first two (or the row's last two). */
+HELPER void overlap_tiles(int64_t nt, const float *restrict d0, const float *restrict d1,
+                          const float *restrict d2, const float *restrict d3,
+                          const int32_t *restrict base, int64_t len, float *restrict line)
 {
-    for (int64_t t = 0; t < n; t++) {
-        line[2 * t] = d0[t];
-        line[2 * t + 1] = d1[t];
+    memset(line, 0, sizeof(float) * (size_t)len);
+    for (int64_t u = 0; u < nt; u++) {
+        float *x = line + base[u];
+        x[0] = d0[u];
+        x[1] = d1[u];
     }
-    line[2 * n] = line[2 * n + 1] = 0.f;
-    for (int64_t t = 0; t < n; t++) {
-        line[2 * t + 2] += d2[t];
-        line[2 * t + 3] += d3[t];
+    for (int64_t u = 0; u < nt; u++) {
+        float *x = line + base[u];
+        x[2] += d2[u];
+        x[3] += d3[u];
     }
 }
 
-ROW_CLONES void xai_wino2_dx_row(const struct xai_wgeo *q, const float *dv, int64_t vs,
-                                 float *plane, int64_t ty, float *lines)
+ROW_CLONES void xai_wino2_dx_rows(const struct xai_wgeo *q, const float *dv, int64_t vs,
+                                  float *plane, int64_t ty, int64_t g, float *lines)
 {
-    int64_t tw = q->tw, lp = q->lp, n = 2 * tw + 2;
+    int64_t tw = q->tw, lp = q->lp, S = 2 * tw + 2, nt = g * tw;
     float *z = lines, *ln = lines + 4 * lp, *d = lines + 8 * lp;
+    int32_t *base = (int32_t *)(lines + 12 * lp);
+    tile_bases(tw, nt, base);
     for (int k = 0; k < 4; k++) {
         const float *vk = dv + k * 4 * vs;
-        b_cols(tw, vk, vk + vs, vk + 2 * vs, vk + 3 * vs, z, z + lp, z + 2 * lp, z + 3 * lp);
-        overlap_line(tw, z, z + lp, z + 2 * lp, z + 3 * lp, ln + k * lp);
+        b_cols(nt, vk, vk + vs, vk + 2 * vs, vk + 3 * vs, z, z + lp, z + 2 * lp, z + 3 * lp);
+        overlap_tiles(nt, z, z + lp, z + 2 * lp, z + 3 * lp, base, g * S, ln + k * lp);
     }
-    b_cols(n, ln, ln + lp, ln + 2 * lp, ln + 3 * lp, d, d + lp, d + 2 * lp, d + 3 * lp);
-    int64_t lo = q->pw < n ? q->pw : n, hi = q->w + q->pw < n ? q->w + q->pw : n;
-    for (int i = 0; i < 4; i++) {
-        int64_t yy = 2 * ty - q->ph + i;
-        if (yy >= 0 && yy < q->h && hi > lo)
-            add_to(hi - lo, d + i * lp + lo, plane + yy * q->w + lo - q->pw);
-    }
+    b_cols(g * S, ln, ln + lp, ln + 2 * lp, ln + 3 * lp, d, d + lp, d + 2 * lp, d + 3 * lp);
+    int64_t lo = q->pw < S ? q->pw : S, hi = q->w + q->pw < S ? q->w + q->pw : S;
+    for (int64_t r = 0; r < g; r++)
+        for (int i = 0; i < 4; i++) {
+            int64_t yy = 2 * (ty + r) - q->ph + i;
+            if (yy >= 0 && yy < q->h && hi > lo)
+                add_to(hi - lo, d + i * lp + r * S + lo, plane + yy * q->w + lo - q->pw);
+        }
 }

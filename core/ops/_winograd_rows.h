@@ -19,13 +19,13 @@ struct xai_wgeo {
     int64_t th, tw; /* tiles down, across */
     int64_t rows;   /* tile rows (over the batch) */
     int64_t per;    /* tile rows per block */
-    int64_t grp;    /* tile rows per sweep of the F(4x4, 3x3) transforms (at most) */
+    int64_t grp;    /* tile rows per sweep of the transforms (at most) */
     int64_t blocks; /* blocks */
     int64_t lp;     /* floats of one line buffer (>= tile * tw + 2) */
     size_t scratch; /* floats per thread */
 };
 
-/* The F(4x4, 3x3) transforms run on g tile rows ty .. ty + g - 1 of one plane at once, their
+/* The transforms run on g tile rows ty .. ty + g - 1 of one plane at once, their
  * tiles u = r * tw + t (r < g, t < tw) side by side; lp must hold g * (4 tw + 4) floats. */
 /* V = B^T d B: v[xi * vs + u]. */
 void xai_wino_in_rows(const struct xai_wgeo *q, const float *plane, int64_t ty, int64_t g, float *v,
@@ -41,14 +41,14 @@ void xai_wino_dy_rows(const struct xai_wgeo *q, const float *plane, const float 
 void xai_wino_dx_rows(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
                       int64_t ty, int64_t g, float *lines);
 
-/* F(2x2, 3x3), one tile row ty at a time (t < tw), with the same meanings: xi < 16. */
-void xai_wino2_in_row(const struct xai_wgeo *q, const float *plane, int64_t ty, float *v,
-                      int64_t vs, float *lines);
-void xai_wino2_out_row(const struct xai_wgeo *q, const float *m, int64_t ms, float bias, bool relu,
-                       float *plane, int64_t ty, float *lines);
-void xai_wino2_dy_row(const struct xai_wgeo *q, const float *plane, const float *mask, int64_t ty,
-                      float *dm, int64_t ms, float *lines);
-void xai_wino2_dx_row(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
-                      int64_t ty, float *lines);
+/* The same for F(2x2, 3x3) (xi < 16); lp must hold g * (2 tw + 2) floats. */
+void xai_wino2_in_rows(const struct xai_wgeo *q, const float *plane, int64_t ty, int64_t g,
+                       float *v, int64_t vs, float *lines);
+void xai_wino2_out_rows(const struct xai_wgeo *q, const float *m, int64_t ms, float bias, bool relu,
+                        float *plane, int64_t ty, int64_t g, float *lines);
+void xai_wino2_dy_rows(const struct xai_wgeo *q, const float *plane, const float *mask, int64_t ty,
+                       int64_t g, float *dm, int64_t ms, float *lines);
+void xai_wino2_dx_rows(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
+                       int64_t ty, int64_t g, float *lines);
 
 #endif
