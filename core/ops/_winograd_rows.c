@@ -58,8 +58,8 @@ HELPER void bt_tiles(int64_t nt, const float *restrict f, const int32_t *restric
                      float *restrict o4, float *restrict o5)
 {
     for (int64_t u = 0; u < nt; u++) {
-        const float *x = f + base[u];
-        float x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5];
+        int32_t i = base[u]; /* (an index, not a pointer: so that GCC vectorises the loads) */
+        float x0 = f[i], x1 = f[i + 1], x2 = f[i + 2], x3 = f[i + 3], x4 = f[i + 4], x5 = f[i + 5];
         float a = x3 - x1, b = x4 - x2;
         o0[u] = 4.f * x0 - 5.f * x2 + x4;
         o1[u] = (x3 + x4) - 4.f * (x1 + x2);
