@@ -85,7 +85,10 @@ size_t xai_conv_gemm_scratch(const struct xai_win *g, int64_t m, int64_t group, 
     struct dims d = dims_of(&j);
     int64_t nb = chunk_items(g, n);
     if (nb > 1) return (size_t)((d.kk + d.mg) * nb * d.ohw);
-    return d.pointwise ? 0 : (size_t)(d.kk * d.rows * g->ow);
+    if (d.pointwise) return 0;
+    /* a band's column matrix, and the second half of a gemm that splits k (_par_gemm.h) */
+    int64_t cols = d.rows * g->ow;
+    return (size_t)(d.kk * cols + (xai_par_sgemm_splits_k(d.mg, cols, d.kk) ? d.mg * cols : 0));
 }
 
 /* How one item or chunk runs: on the pool (par), or on one thread whose scratch is at
@@ -199,7 +202,8 @@ static void forward_item(const struct xai_conv_job *j, const struct exec *e, con
                                       .beta = j->b ? 1.f : 0.f,
                                       .c = yg + y0 * j->g->ow,
                                       .ldc = t.d.ohw,
-                                      .relu = j->relu};
+                                      .relu = j->relu,
+                                      .part = t.col + t.d.kk * t.d.rows * j->g->ow};
                 xai_par_sgemm(e->par, &mm);
             }
         }

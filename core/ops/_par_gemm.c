@@ -66,9 +66,48 @@ static void tile(void *ctx, int64_t i, int tid)
     for (int64_t r = 0; g->relu && r < rows; r++) xai_vec_relu(cols, g->c + (r0 + r) * g->ldc + c0);
 }
 
+/* Narrow products (fewer than PAR_GEMM_COLS columns) with k of PAR_GEMM_DEPTH or more and at
+ * least two tiles' worth of work split k in two halves instead of m: each half packs its own
+ * half of A and B once, where tiles of rows would each pack all of B again (ResNet-18's last
+ * stage at batch 1: B is 4608 x 49). The halves' sum is formed in a fixed order. */
+#define PAR_GEMM_DEPTH 1024
+
+bool xai_par_sgemm_splits_k(int64_t m, int64_t n, int64_t k)
+{
+    return n < PAR_GEMM_COLS && k >= PAR_GEMM_DEPTH &&
+           2.0 * (double)m * (double)n * (double)k >= 2 * PAR_GEMM_FLOPS;
+}
+
+static void half(void *ctx, int64_t i, int tid)
+{
+    const struct xai_gemm *g = ctx;
+    int64_t k0 = g->k / 2, k = i ? g->k - k0 : k0, at = i ? k0 : 0;
+    const float *a = g->a + (g->ta ? at * g->lda : at), *b = g->b + (g->tb ? at : at * g->ldb);
+    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
+                (int)g->m, (int)g->n, (int)k, g->alpha, a, (int)g->lda, b, (int)g->ldb,
+                i ? 0.f : g->beta, i ? g->part : g->c, (int)(i ? g->n : g->ldc));
+}
+
+#define PAR_GEMM_SUM_ROWS 64 /* rows per item of the halves' sum */
+
+static void sum_rows(void *ctx, int64_t i, int tid)
+{
+    const struct xai_gemm *g = ctx;
+    for (int64_t r = i * PAR_GEMM_SUM_ROWS; r < g->m && r < (i + 1) * PAR_GEMM_SUM_ROWS; r++) {
+        float *c = g->c + r * g->ldc;
+        xai_vec_add(g->n, g->part + r * g->n, c);
+        if (g->relu) xai_vec_relu(g->n, c);
+    }
+}
+
 void xai_par_sgemm(xai_par *par, const struct xai_gemm *g)
 {
     if (g->m <= 0 || g->n <= 0) return;
+    if (g->part && xai_par_sgemm_splits_k(g->m, g->n, g->k)) {
+        xai_par_for(par, 2, half, (void *)g);
+        xai_par_for(par, (g->m + PAR_GEMM_SUM_ROWS - 1) / PAR_GEMM_SUM_ROWS, sum_rows, (void *)g);
+        return;
+    }
     struct tile_ctx t = {g, grid_of(g)};
     xai_par_for(par, t.d.gm * t.d.gn, tile, &t);
 }

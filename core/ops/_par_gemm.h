@@ -26,7 +26,13 @@ struct xai_gemm {
     float *c;
     int64_t ldc;
     bool relu; /* then C = max(C, 0) (a fused Relu), tile by tile while it is in cache */
+    /* NULL, or m x n floats of scratch: narrow products with a long k may then split k in two
+     * instead of splitting m (see _par_gemm.c); the second half's product goes here first. */
+    float *part;
 };
+
+/* Whether a product of this shape splits k (and so uses part when given). */
+bool xai_par_sgemm_splits_k(int64_t m, int64_t n, int64_t k);
 
 void xai_par_sgemm(xai_par *par, const struct xai_gemm *g);
 

@@ -387,6 +387,9 @@ static void test_conv_im2col(void **state)
     CV(2, 8, 9, 9, 6, 3, 2, {1, 2}, {2, 1}, {1, 0, 0, 1}, 2, {0, 0}, true, NULL);
     CV(2, 8, 9, 9, 4, 5, 5, {2, 2}, {1, 1}, {2, 2, 2, 2}, 4, {0, 0}, false, NULL);
     CV(2, 3, 16, 16, 8, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, {0, 0}, false, NULL);
+    /* batch 1, a narrow product with k = 1152: the gemm splits k in two (_par_gemm.c), bias
+     * and fused Relu after the halves' sum */
+    CV(1, 128, 9, 9, 128, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
 }
 
 /* Batch items go through the gemm one at a time (feature maps of >= 384 pixels) or several
