@@ -12,10 +12,10 @@
  *
  * Sweeps: each transform runs on g tile rows of one plane at once, their tiles u = r * tw + t
  * side by side in its loops, so that maps a few tiles wide (ResNet's 14 x 14: 4 tiles) still
- * fill the vectors. Lines hold the g rows one after another: input-side lines (a 6-wide patch
- * per tile, overlapping by 2) S = 4 tw + 4 floats per row (tile u at base[u] = r S + 4 t),
- * output-side lines 4 tw per row (tile u at 4 u). Every value is computed by the same
- * operations in the same order as row by row.
+ * fill the vectors. Lines hold the g rows one after another, 4 tw floats per row (tile u at
+ * 4u); an input-side row's last two columns (4 tw and 4 tw + 1, read by its last tile, whose
+ * 6-wide patch overlaps the next tile's by 2) are kept apart, two per row, in `extra` lines.
+ * Every value is computed by the same operations in the same order as row by row.
  */
 #include "_winograd_rows.h"
 
@@ -43,23 +43,38 @@ HELPER void bt_cols(int64_t n, const float *restrict d0, const float *restrict d
     }
 }
 
-/* base[u]: where tile u = r * tw + t of a sweep starts in its input-side lines. */
-HELPER void tile_bases(int64_t tw, int64_t nt, int32_t *base)
+/* The six columns of each tile of a sweep's line f (its rows' last two in x): p_j[u] =
+ * f[4u + j], where j = 4, 5 of a row's last tile are x[2r], x[2r + 1]. f must be readable to
+ * 4 nt + 4 floats, p0 .. p3 writable to nt + 1. */
+HELPER void in_phases(int64_t tw, int64_t g, const float *restrict f, const float *restrict x,
+                      float *restrict p0, float *restrict p1, float *restrict p2,
+                      float *restrict p3, float *restrict p4, float *restrict p5)
 {
-    for (int64_t u = 0, r = 0, t = 0; u < nt; u++) {
-        base[u] = (int32_t)(r * (4 * tw + 4) + 4 * t);
-        if (++t == tw) t = 0, r++;
+    int64_t nt = g * tw;
+    for (int64_t u = 0; u <= nt; u++) {
+        p0[u] = f[4 * u];
+        p1[u] = f[4 * u + 1];
+        p2[u] = f[4 * u + 2];
+        p3[u] = f[4 * u + 3];
+    }
+    for (int64_t u = 0; u < nt; u++) {
+        p4[u] = p0[u + 1];
+        p5[u] = p1[u + 1];
+    }
+    for (int64_t r = 0; r < g; r++) {
+        p4[r * tw + tw - 1] = x[2 * r];
+        p5[r * tw + tw - 1] = x[2 * r + 1];
     }
 }
 
-/* The horizontal transform of each tile of a line: tile u covers f[base[u] .. base[u] + 5]. */
-HELPER void bt_tiles(int64_t nt, const float *restrict f, const int32_t *restrict base,
-                     float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
-                     float *restrict o4, float *restrict o5)
+/* The horizontal transform of each tile from its six columns. */
+HELPER void bt_tiles(int64_t nt, const float *restrict p0, const float *restrict p1,
+                     const float *restrict p2, const float *restrict p3, const float *restrict p4,
+                     const float *restrict p5, float *restrict o0, float *restrict o1,
+                     float *restrict o2, float *restrict o3, float *restrict o4, float *restrict o5)
 {
     for (int64_t u = 0; u < nt; u++) {
-        int32_t i = base[u]; /* (an index, not a pointer: so that GCC vectorises the loads) */
-        float x0 = f[i], x1 = f[i + 1], x2 = f[i + 2], x3 = f[i + 3], x4 = f[i + 4], x5 = f[i + 5];
+        float x0 = p0[u], x1 = p1[u], x2 = p2[u], x3 = p3[u], x4 = p4[u], x5 = p5[u];
         float a = x3 - x1, b = x4 - x2;
         o0[u] = 4.f * x0 - 5.f * x2 + x4;
         o1[u] = (x3 + x4) - 4.f * (x1 + x2);
@@ -70,81 +85,39 @@ HELPER void bt_tiles(int64_t nt, const float *restrict f, const int32_t *restric
     }
 }
 
-/* p_j[t] = f[4t + j]: the four phases of one row's input-side line (tw tiles; p0 and p1 get
- * one more, the last tile's columns 4 and 5). */
-HELPER void row_phases(int64_t tw, const float *restrict f, float *restrict p0, float *restrict p1,
-                       float *restrict p2, float *restrict p3)
-{
-    for (int64_t t = 0; t < tw; t++) {
-        p0[t] = f[4 * t];
-        p1[t] = f[4 * t + 1];
-        p2[t] = f[4 * t + 2];
-        p3[t] = f[4 * t + 3];
-    }
-    p0[tw] = f[4 * tw];
-    p1[tw] = f[4 * tw + 1];
-}
-
-/* The horizontal transform of one row's tiles from its phases: tile t covers f[4t .. 4t+5]. */
-HELPER void row_tiles(int64_t tw, const float *restrict p0, const float *restrict p1,
-                      const float *restrict p2, const float *restrict p3, float *restrict o0,
-                      float *restrict o1, float *restrict o2, float *restrict o3,
-                      float *restrict o4, float *restrict o5)
-{
-    for (int64_t t = 0; t < tw; t++) {
-        float x0 = p0[t], x1 = p1[t], x2 = p2[t], x3 = p3[t], x4 = p0[t + 1], x5 = p1[t + 1];
-        float a = x3 - x1, b = x4 - x2;
-        o0[t] = 4.f * x0 - 5.f * x2 + x4;
-        o1[t] = (x3 + x4) - 4.f * (x1 + x2);
-        o2[t] = (x4 - x3) + 4.f * (x1 - x2);
-        o3[t] = b + 2.f * a;
-        o4[t] = b - 2.f * a;
-        o5[t] = 4.f * x1 - 5.f * x3 + x5;
-    }
-}
-
-/* The horizontal transform of vertical-transform row k (line f) for all g rows of tiles, into
- * o[l * vs + u]: rows WINO_ROW_TILES tiles wide or more row by row from stride-4 phases (which
- * vectorise along the row), narrower ones all at once by gathers at base[u]. Same values. */
-#define WINO_ROW_TILES 16
-HELPER void h_tiles(const struct xai_wgeo *q, int64_t g, const float *f, const int32_t *base,
-                    float *ph, float *o, int64_t vs)
-{
-    int64_t tw = q->tw, lp = q->lp, S = 4 * tw + 4;
-    if (tw < WINO_ROW_TILES) {
-        bt_tiles(g * tw, f, base, o, o + vs, o + 2 * vs, o + 3 * vs, o + 4 * vs, o + 5 * vs);
-        return;
-    }
-    for (int64_t r = 0; r < g; r++) {
-        float * or = o + r * tw;
-        row_phases(tw, f + r * S, ph, ph + lp, ph + 2 * lp, ph + 3 * lp);
-        row_tiles(tw, ph, ph + lp, ph + 2 * lp, ph + 3 * lp, or, or +vs, or +2 * vs, or +3 * vs,
-                  or +4 * vs, or +5 * vs);
-    }
-}
-
 /* V = B^T d B for the tiles of tile rows ty .. ty + g - 1 of one input plane: v[xi * vs + u]. */
 ROW_CLONES void xai_wino_in_rows(const struct xai_wgeo *q, const float *plane, int64_t ty,
                                  int64_t g, float *v, int64_t vs, float *lines)
 {
-    int64_t tw = q->tw, lp = q->lp, n = 4 * tw + 2, S = 4 * tw + 4, nt = g * tw;
-    float *d = lines, *e = lines + 6 * lp;
-    int32_t *base = (int32_t *)(lines + 12 * lp);
+    int64_t tw = q->tw, lp = q->lp, n = 4 * tw + 2, nt = g * tw;
+    float *d = lines, *e = lines + 6 * lp, *ph = lines + 12 * lp, *dx = lines + 18 * lp,
+          *ex = lines + 24 * lp;
     for (int64_t r = 0; r < g; r++)
         for (int i = 0; i < 6; i++) {
-            float *row = d + i * lp + r * S;
+            /* the whole padded row at 4 tw r; its last two columns spill into the next row's
+             * place, so they are saved first */
+            float *row = d + i * lp + r * 4 * tw;
             int64_t yy = 4 * (ty + r) - q->ph + i;
             if (yy < 0 || yy >= q->h)
                 memset(row, 0, sizeof(float) * (size_t)n);
             else
                 pad_line(plane + yy * q->w, q->w, q->pw, n, row);
-            row[n] = row[n + 1] = 0.f;
+            dx[i * lp + 2 * r] = row[4 * tw];
+            dx[i * lp + 2 * r + 1] = row[4 * tw + 1];
         }
-    bt_cols(g * S, d, d + lp, d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp, e, e + lp, e + 2 * lp,
-            e + 3 * lp, e + 4 * lp, e + 5 * lp);
-    tile_bases(tw, nt, base);
-    for (int r = 0; r < 6; r++)
-        h_tiles(q, g, e + r * lp, base, lines + 13 * lp, v + r * 6 * vs, vs);
+    for (int i = 0; i < 6; i++) /* in_phases reads 4 nt + 4 columns: the last row's spill, 0 */
+        d[i * lp + 4 * nt + 2] = d[i * lp + 4 * nt + 3] = 0.f;
+    bt_cols(nt * 4 + 4, d, d + lp, d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp, e, e + lp,
+            e + 2 * lp, e + 3 * lp, e + 4 * lp, e + 5 * lp);
+    bt_cols(2 * g, dx, dx + lp, dx + 2 * lp, dx + 3 * lp, dx + 4 * lp, dx + 5 * lp, ex, ex + lp,
+            ex + 2 * lp, ex + 3 * lp, ex + 4 * lp, ex + 5 * lp);
+    for (int k = 0; k < 6; k++) {
+        float *o = v + k * 6 * vs;
+        in_phases(tw, g, e + k * lp, ex + k * lp, ph, ph + lp, ph + 2 * lp, ph + 3 * lp,
+                  ph + 4 * lp, ph + 5 * lp);
+        bt_tiles(nt, ph, ph + lp, ph + 2 * lp, ph + 3 * lp, ph + 4 * lp, ph + 5 * lp, o, o + vs,
+                 o + 2 * vs, o + 3 * vs, o + 4 * vs, o + 5 * vs);
+    }
 }
 
 /* s_o = (A^T m)_o over n columns. */
@@ -303,57 +276,29 @@ HELPER void b_cols(int64_t n, const float *restrict v0, const float *restrict v1
     }
 }
 
-/* An input-side line of length len from the tiles' 6-wide patches d_j[u]: j < 4 set at
- * base[u] + j, j = 4, 5 then added onto the next tile's first two (or the row's last two). */
-HELPER void overlap_tiles(int64_t nt, const float *restrict d0, const float *restrict d1,
-                          const float *restrict d2, const float *restrict d3,
-                          const float *restrict d4, const float *restrict d5,
-                          const int32_t *restrict base, int64_t len, float *restrict line)
+/* The input-side line of a sweep from its tiles' 6-wide patches d_j[u]: line[4u + j] = d_j[u],
+ * plus, for j = 0, 1 of all but a row's first tile, the previous tile's d_4, d_5 (the patches
+ * overlap by 2); a row's last tile's d_4, d_5 go to its last two columns, x[2r], x[2r + 1]. */
+HELPER void overlap_line(int64_t tw, int64_t g, const float *restrict d0, const float *restrict d1,
+                         const float *restrict d2, const float *restrict d3,
+                         const float *restrict d4, const float *restrict d5, float *restrict w0,
+                         float *restrict w1, float *restrict line, float *restrict x)
 {
-    memset(line, 0, sizeof(float) * (size_t)len);
-    for (int64_t u = 0; u < nt; u++) {
-        float *x = line + base[u];
-        x[0] = d0[u];
-        x[1] = d1[u];
-        x[2] = d2[u];
-        x[3] = d3[u];
+    int64_t nt = g * tw;
+    w0[0] = d0[0];
+    w1[0] = d1[0];
+    for (int64_t u = 1; u < nt; u++) {
+        w0[u] = d0[u] + d4[u - 1];
+        w1[u] = d1[u] + d5[u - 1];
     }
-    for (int64_t u = 0; u < nt; u++) {
-        float *x = line + base[u];
-        x[4] += d4[u];
-        x[5] += d5[u];
+    for (int64_t r = 1; r < g; r++) { /* a row's first tile has nothing before it */
+        w0[r * tw] = d0[r * tw];
+        w1[r * tw] = d1[r * tw];
     }
-}
-
-/* The same for one row of tw tiles, from its patches d_j[t]: line[4t + j], the row's line
- * S = 4 tw + 4 floats. */
-HELPER void overlap_row(int64_t tw, const float *restrict d0, const float *restrict d1,
-                        const float *restrict d2, const float *restrict d3,
-                        const float *restrict d4, const float *restrict d5, float *restrict line)
-{
-    interleave(tw, d0, d1, d2, d3, line);
-    line[4 * tw] = line[4 * tw + 1] = line[4 * tw + 2] = line[4 * tw + 3] = 0.f;
-    for (int64_t t = 0; t < tw; t++) {
-        line[4 * t + 4] += d4[t];
-        line[4 * t + 5] += d5[t];
-    }
-}
-
-/* The patches of all g rows overlap-added into one line: rows WINO_ROW_TILES tiles wide or
- * more row by row (contiguous stores), narrower ones all at once by scatters at base[u]. */
-HELPER void overlap_rows(int64_t tw, int64_t g, const float *z, int64_t lp,
-                         const int32_t *restrict base, float *line)
-{
-    int64_t S = 4 * tw + 4;
-    if (tw < WINO_ROW_TILES) {
-        overlap_tiles(g * tw, z, z + lp, z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp, base,
-                      g * S, line);
-        return;
-    }
+    interleave(nt, w0, w1, d2, d3, line);
     for (int64_t r = 0; r < g; r++) {
-        const float *zr = z + r * tw;
-        overlap_row(tw, zr, zr + lp, zr + 2 * lp, zr + 3 * lp, zr + 4 * lp, zr + 5 * lp,
-                    line + r * S);
+        x[2 * r] = 0.f + d4[r * tw + tw - 1];
+        x[2 * r + 1] = 0.f + d5[r * tw + tw - 1];
     }
 }
 
@@ -364,23 +309,29 @@ HELPER void overlap_rows(int64_t tw, int64_t g, const float *z, int64_t lp,
 ROW_CLONES void xai_wino_dx_rows(const struct xai_wgeo *q, const float *dv, int64_t vs,
                                  float *plane, int64_t ty, int64_t g, float *lines)
 {
-    int64_t tw = q->tw, lp = q->lp, n = 4 * tw + 2, S = 4 * tw + 4, nt = g * tw;
-    float *z = lines, *ln = lines + 6 * lp, *d = lines + 12 * lp;
-    int32_t *base = (int32_t *)(lines + 18 * lp);
-    tile_bases(tw, nt, base);
+    int64_t tw = q->tw, lp = q->lp, n = 4 * tw + 2, nt = g * tw;
+    float *z = lines, *ln = lines + 6 * lp, *d = lines + 12 * lp, *w = lines + 18 * lp,
+          *lx = lines + 20 * lp, *dx = lines + 26 * lp;
     for (int k = 0; k < 6; k++) {
         const float *vk = dv + k * 6 * vs;
         b_cols(nt, vk, vk + vs, vk + 2 * vs, vk + 3 * vs, vk + 4 * vs, vk + 5 * vs, z, z + lp,
                z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp);
-        overlap_rows(tw, g, z, lp, base, ln + k * lp);
+        overlap_line(tw, g, z, z + lp, z + 2 * lp, z + 3 * lp, z + 4 * lp, z + 5 * lp, w, w + lp,
+                     ln + k * lp, lx + k * lp);
     }
-    b_cols(g * S, ln, ln + lp, ln + 2 * lp, ln + 3 * lp, ln + 4 * lp, ln + 5 * lp, d, d + lp,
+    b_cols(nt * 4, ln, ln + lp, ln + 2 * lp, ln + 3 * lp, ln + 4 * lp, ln + 5 * lp, d, d + lp,
            d + 2 * lp, d + 3 * lp, d + 4 * lp, d + 5 * lp);
+    b_cols(2 * g, lx, lx + lp, lx + 2 * lp, lx + 3 * lp, lx + 4 * lp, lx + 5 * lp, dx, dx + lp,
+           dx + 2 * lp, dx + 3 * lp, dx + 4 * lp, dx + 5 * lp);
+    /* row r's columns [lo, hi) of its n: those below 4 tw from d, the last two from dx */
     int64_t lo = q->pw < n ? q->pw : n, hi = q->w + q->pw < n ? q->w + q->pw : n;
+    int64_t mid = hi < 4 * tw ? hi : 4 * tw, lo2 = lo > 4 * tw ? lo : 4 * tw;
     for (int64_t r = 0; r < g; r++)
         for (int i = 0; i < 6; i++) {
             int64_t yy = 4 * (ty + r) - q->ph + i;
-            if (yy >= 0 && yy < q->h && hi > lo)
-                add_to(hi - lo, d + i * lp + r * S + lo, plane + yy * q->w + lo - q->pw);
+            if (yy < 0 || yy >= q->h) continue;
+            float *prow = plane + yy * q->w - q->pw;
+            if (mid > lo) add_to(mid - lo, d + i * lp + r * 4 * tw + lo, prow + lo);
+            if (hi > lo2) add_to(hi - lo2, dx + i * lp + 2 * r + (lo2 - 4 * tw), prow + lo2);
         }
 }
