@@ -69,7 +69,8 @@ static struct lrp_out run_lrp(struct toy *t, const float *x, int c, int h, int w
     pv.v[xai_method_param_index(d, "epsilon")] = eps;
     pv.v[xai_method_param_index(d, "gamma")] = gamma;
     struct xai_tensor in = {{4, {1, c, h, w}}, (float *)x};
-    struct xai_method_model mm = {t->m, t->m->outputs[0], -1, -1, -1, false, -1.f, 2.f, -1, NULL, 0};
+    struct xai_method_model mm = {t->m, t->m->outputs[0], -1, -1, -1, false, -1.f, 2.f, -1, NULL,
+                                  0};
     struct xai_method_req req = {&mm, t->s, &in, target, -1, &pv, 0, 1, NULL, NULL, NULL};
     struct xai_method_result res = {0};
     struct xai_err err = {{0}};

@@ -54,7 +54,10 @@ static int load(struct fixture *f, const char *path, const char *layer, const ch
                                       -1,
                                       false,
                                       -3.f,
-                                      3.f, -1, NULL, 0};
+                                      3.f,
+                                      -1,
+                                      NULL,
+                                      0};
     f->req = (struct xai_method_req){&f->mm, f->s, &f->in, 1, f->mm.cam_layer, &f->pv, 1, 8};
     return 0;
 }

@@ -314,7 +314,8 @@ static xai_status run_method(struct linear *f, const char *name, const double *p
     struct xai_param_values pv;
     xai_method_defaults(def, &pv);
     for (int i = 0; i < np; i++) pv.v[i] = params[i];
-    struct xai_method_model mm = {f->m, f->m->outputs[0], -1, -1, -1, false, -3.f, 3.f, -1, NULL, 0};
+    struct xai_method_model mm = {f->m, f->m->outputs[0], -1, -1, -1, false, -3.f, 3.f, -1, NULL,
+                                  0};
     struct xai_tensor in = {{4, {1, LC, LH, LW}}, f->x};
     struct xai_method_req req = {&mm, f->s, &in, 1, -1, &pv, 99, 3, NULL, NULL, seg};
     return def->run(&req, res, err);
