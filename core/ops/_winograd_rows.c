@@ -43,6 +43,18 @@ HELPER void bt_cols(int64_t n, const float *restrict d0, const float *restrict d
     }
 }
 
+/* p_j[u] = f[4u + j], u < n: the four phases of a line. */
+HELPER void phases(int64_t n, const float *restrict f, float *restrict p0, float *restrict p1,
+                   float *restrict p2, float *restrict p3)
+{
+    for (int64_t u = 0; u < n; u++) {
+        p0[u] = f[4 * u];
+        p1[u] = f[4 * u + 1];
+        p2[u] = f[4 * u + 2];
+        p3[u] = f[4 * u + 3];
+    }
+}
+
 /* The six columns of each tile of a sweep's line f (its rows' last two in x): p_j[u] =
  * f[4u + j], where j = 4, 5 of a row's last tile are x[2r], x[2r + 1]. f must be readable to
  * 4 nt + 4 floats, p0 .. p3 writable to nt + 1. */
@@ -51,12 +63,7 @@ HELPER void in_phases(int64_t tw, int64_t g, const float *restrict f, const floa
                       float *restrict p3, float *restrict p4, float *restrict p5)
 {
     int64_t nt = g * tw;
-    for (int64_t u = 0; u <= nt; u++) {
-        p0[u] = f[4 * u];
-        p1[u] = f[4 * u + 1];
-        p2[u] = f[4 * u + 2];
-        p3[u] = f[4 * u + 3];
-    }
+    phases(nt + 1, f, p0, p1, p2, p3);
     for (int64_t u = 0; u < nt; u++) {
         p4[u] = p0[u + 1];
         p5[u] = p1[u + 1];
@@ -214,18 +221,6 @@ HELPER void mask_row(int64_t n, const float *restrict g, const float *restrict y
     for (int64_t k = 0; k < n; k++) {
         float v = g[k]; /* read unconditionally, so that it vectorises */
         row[k] = y[k] > 0.f ? v : 0.f;
-    }
-}
-
-/* p_j[u] = f[4u + j]: the four phases of an output-side line. */
-HELPER void phases(int64_t n, const float *restrict f, float *restrict p0, float *restrict p1,
-                   float *restrict p2, float *restrict p3)
-{
-    for (int64_t u = 0; u < n; u++) {
-        p0[u] = f[4 * u];
-        p1[u] = f[4 * u + 1];
-        p2[u] = f[4 * u + 2];
-        p3[u] = f[4 * u + 3];
     }
 }
 
