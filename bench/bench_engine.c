@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_threads.h"
 #include "blas_tune.h"
 #include "session.h"
 
@@ -79,15 +80,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_engine: %s\n", err.msg);
         return 1;
     }
-    int threads = openblas_get_num_threads();
-    bool blas_threads = getenv("XAI_BLAS_THREADS") && atoi(getenv("XAI_BLAS_THREADS"));
-    if (!blas_threads) {
-        openblas_set_num_threads(1);
-        if (xai_session_set_threads(s, threads, &err)) {
-            fprintf(stderr, "bench_engine: %s\n", err.msg);
-            return 1;
-        }
-    }
+    int threads;
+    bool blas_threads;
+    if (bench_threads(s, "bench_engine", &threads, &blas_threads)) return 1;
     struct xai_tensor x = {m->values[m->input].shape, NULL};
     x.shape.d[0] = batch;
     int64_t n = xai_shape_numel(&x.shape);

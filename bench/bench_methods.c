@@ -3,7 +3,7 @@
  * whole run (passes, weights, upsampling, reduction), beside a plain forward pass and a
  * forward + input-gradient pass as units. Prints one JSON line per row with the median and
  * all run times (ms). The rows run in interleaved rounds (one warm-up round), so a noisy machine
- * slows all alike. Threads: OPENBLAS_NUM_THREADS, handed to the session as bench_engine does
+ * slows all alike. Threads: OPENBLAS_NUM_THREADS, handed to the session (bench_threads.h)
  * (XAI_BLAS_THREADS=1: OpenBLAS's threads inside each sgemm instead). Input
  * x[i] = ((i * 7919) % 1000) / 1000 - 0.5, target class 0, input range [-3, 3], batch cap 16,
  * LIME on a grid of 7 x 7 square superpixels. bench/torch_methods.py times the PyTorch
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_threads.h"
 #include "blas_tune.h"
 #include "method.h"
 #include "methods/_common.h"
@@ -136,19 +137,13 @@ int main(int argc, char **argv)
     xai_model *m = NULL;
     xai_session *s = NULL;
     struct xai_err err = {{0}};
-    int threads = openblas_get_num_threads();
     if (xai_model_load(argv[1], &m, &err) || xai_session_new(m, &s, &err)) {
         fprintf(stderr, "bench_methods: %s\n", err.msg);
         return 1;
     }
-    /* the engine's own threads, OpenBLAS single-threaded inside them, as bench_engine does;
-     * XAI_BLAS_THREADS=1: one engine thread, OpenBLAS's threads inside each sgemm instead */
-    bool blas_threads = getenv("XAI_BLAS_THREADS") && atoi(getenv("XAI_BLAS_THREADS"));
-    if (!blas_threads) openblas_set_num_threads(1);
-    if (!blas_threads && xai_session_set_threads(s, threads, &err)) {
-        fprintf(stderr, "bench_methods: %s\n", err.msg);
-        return 1;
-    }
+    int threads;
+    bool blas_threads;
+    if (bench_threads(s, "bench_methods", &threads, &blas_threads)) return 1;
     struct xai_tensor x = {m->values[m->input].shape, NULL};
     x.shape.d[0] = 1;
     x.shape.d[2] = x.shape.d[3] = size;

@@ -14,12 +14,12 @@
  */
 #include <cblas.h>
 #include <math.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bench_threads.h"
 #include "blas_tune.h"
 #include "method.h"
 
@@ -127,13 +127,9 @@ int main(int argc, char **argv)
     struct xai_err err = {{0}};
     if (xai_model_load(argv[1], &m, &err) || xai_session_new(m, &s, &err))
         return fprintf(stderr, "bench_occlusion: %s\n", err.msg), 1;
-    /* the engine's own threads, OpenBLAS single-threaded inside them, as bench_methods does;
-     * XAI_BLAS_THREADS=1: one engine thread, OpenBLAS's threads inside each sgemm instead */
-    int threads = openblas_get_num_threads();
-    bool blas_threads = getenv("XAI_BLAS_THREADS") && atoi(getenv("XAI_BLAS_THREADS"));
-    if (!blas_threads) openblas_set_num_threads(1);
-    if (!blas_threads && xai_session_set_threads(s, threads, &err))
-        return fprintf(stderr, "bench_occlusion: %s\n", err.msg), 1;
+    int threads;
+    bool blas_threads;
+    if (bench_threads(s, "bench_occlusion", &threads, &blas_threads)) return 1;
     struct xai_tensor x = {m->values[m->input].shape, NULL};
     x.shape.d[0] = 1;
     int64_t n = xai_shape_numel(&x.shape);
