@@ -317,6 +317,13 @@ static xai_status prepare_job(struct srv_req *r, struct xai_err *err)
     return st;
 }
 
+/* The connection is no longer counted as suspended (see drain in srv_server.c). */
+static void release(struct srv_req *r)
+{
+    if (r->held) atomic_fetch_sub(&r->srv->suspended, 1);
+    r->held = false;
+}
+
 static enum MHD_Result queue_job(struct srv_req *r)
 {
     struct srv_server *s = r->srv;
@@ -327,10 +334,20 @@ static enum MHD_Result queue_job(struct srv_req *r)
         return send_error(r, r->body_st, "too many request bodies in memory; retry shortly");
     xai_status st = prepare_job(r, &err);
     if (st) return send_error(r, st, err.msg);
-    if (!srv_pool_reserve(s->pool))
+    /* counted before stopping is read, and the drain sets stopping before it reads the count:
+     * either the drain waits for this connection, or this job is refused */
+    atomic_fetch_add(&s->suspended, 1);
+    r->held = true;
+    if (atomic_load(&s->stopping)) {
+        release(r);
+        return send_error(r, XAI_NOT_READY, "the server is shutting down; retry");
+    }
+    if (!srv_pool_reserve(s->pool)) {
+        release(r);
         return send_error(r, XAI_OVERLOADED,
                           "every worker is busy and the queue is full; retry "
                           "shortly");
+    }
     r->job.run = srv_job_run;
     r->job.done = srv_job_done;
     r->job.deadline = xai_monotonic_s() + s->cfg.deadline_ms / 1e3;
@@ -342,8 +359,10 @@ static enum MHD_Result queue_job(struct srv_req *r)
 
 static enum MHD_Result complete(struct srv_req *r)
 {
-    if (r->job_done) /* resumed after the job; nobody to answer when the client left */
+    if (r->job_done) { /* resumed after the job; nobody to answer when the client left */
+        release(r);
         return r->client_gone ? MHD_NO : send_answer(r);
+    }
     if (r->preflight) {
         r->status = 204;
         return send_answer(r);
@@ -420,6 +439,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     srv_view_reset(r);
     srv_body_reset(&r->body);
     free(r->out);
+    release(r);
     atomic_fetch_sub(&r->srv->active, 1);
     free(r);
 }

@@ -17,7 +17,8 @@
  * DRAIN. SIGTERM or SIGINT (blocked in every thread of ours and taken by the main thread; a
  * self-pipe for the threads libraries start) turns /readyz to 503, closes the listening socket
  * (MHD_quiesce_daemon), lets every request already begun finish (each answer then closes its
- * connection), stops the daemon and the workers, and exits 0.
+ * connection; a job that comes after that on a connection kept alive is answered 503 not_ready),
+ * stops the daemon and the workers, and exits 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -207,7 +208,9 @@ static void sleep_ms(int ms)
 
 /* Stops accepting, then waits for the requests begun to complete. Past the longest a request may
  * take (its upload, its deadline, a margin), waits only for the jobs: the daemon must not stop
- * while a connection is suspended. */
+ * while a connection is suspended (libmicrohttpd aborts the process). So jobs are refused from
+ * then on (stopping), and the drain waits until every suspended connection is back in the
+ * handler, then a little for those answers to be sent. */
 static void drain(struct srv_server *s)
 {
     atomic_store(&s->ready, false);
@@ -216,13 +219,10 @@ static void drain(struct srv_server *s)
     if (fd != MHD_INVALID_SOCKET) close(fd);
     double limit = xai_monotonic_s() + s->cfg.read_timeout + s->cfg.deadline_ms / 1e3 + 5;
     while (atomic_load(&s->active) > 0 && xai_monotonic_s() < limit) sleep_ms(10);
-    for (;;) {
-        struct srv_pool_stats ps;
-        srv_pool_stats(s->pool, &ps);
-        if (!ps.queued && !ps.running) break;
-        sleep_ms(10);
-    }
-    sleep_ms(50); /* connections resumed by the last jobs are answered */
+    atomic_store(&s->stopping, true);
+    while (atomic_load(&s->suspended) > 0) sleep_ms(10);
+    double sent = xai_monotonic_s() + 2;
+    while (atomic_load(&s->active) > 0 && xai_monotonic_s() < sent) sleep_ms(10);
 }
 
 static void report_start(const struct srv_server *s)

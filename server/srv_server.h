@@ -60,6 +60,8 @@ struct srv_server {
     atomic_bool ready;        /* /readyz; false from SIGTERM on */
     atomic_bool draining;     /* responses close their connection */
     atomic_int active;        /* requests begun and not completed */
+    atomic_int suspended;     /* connections suspended for a job and not yet back (srv_req.held) */
+    atomic_bool stopping;     /* the drain's last step: jobs are refused (none suspends any more) */
     atomic_size_t body_bytes; /* request bodies held in memory */
     size_t body_budget;       /* beyond it: 503 overloaded */
 };
@@ -104,6 +106,7 @@ struct srv_req {
     const char *method_name; /* the attribution method, for logs and metrics */
     bool report_json;        /* report: Accept prefers application/json to the HTML */
     bool job_done;           /* the worker (or the watchdog) finished: answer on resume */
+    bool held;               /* counted in srv->suspended (until back in the handler or done) */
 
     /* the answer */
     int status; /* HTTP status queued, 0 before */

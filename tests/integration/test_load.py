@@ -5,6 +5,7 @@ request bodies over the server's memory cap answer 503 overloaded at once; a job
 --deadline-ms answers 504 (explain and report); a client that never finishes its body is cut
 off by --read-timeout without holding a worker (logged 408); SIGTERM during load loses no
 request in flight, closes every connection it answers (Connection: close) and exits 0."""
+import http.client
 import json
 import os
 import signal
@@ -321,6 +322,40 @@ class Drain(unittest.TestCase):
                 self.assertGreaterEqual(len(closing), 1)
                 self.assertEqual(rc, 0, srv.stderr())
                 self.assertLess(time.monotonic() - t0, 60)
+        finally:
+            srv.kill()
+            srv.tmp.cleanup()
+
+    def test_keepalive_job_during_drain(self):
+        """A job sent after SIGTERM on a connection kept alive from before: answered (while a
+        job still runs, the drain lets requests begun finish) or refused 503 not_ready, with
+        Connection: close either way, and the server exits 0 (it must not stop libmicrohttpd
+        while that connection is suspended for its job: that aborts the process)."""
+        srv = Server("--workers", "1", "--queue", "4", "--deadline-ms", "60000")
+        srv.start()
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                conn = http.client.HTTPConnection(*srv.address(), timeout=60)
+                conn.request("GET", "/healthz")
+                health = conn.getresponse()
+                health.read()
+                self.assertEqual(health.status, 200)
+                slow = start(srv, "explain", example(IMAGES[0]), SLOW, d)
+                wait_for(lambda: gauge(srv, "xaid_jobs_in_flight") >= 1, 20, "the job to run")
+                srv.signal(signal.SIGTERM)
+                wait_for(lambda: not_ready(srv), 2, "/readyz to answer 503 after SIGTERM")
+                with open(example("clear-1.png"), "rb") as f:
+                    conn.request("POST", "/v1/models/%s/predict" % MODEL, body=f.read(),
+                                 headers={"Content-Type": "image/png"})
+                r = conn.getresponse()
+                body = json.loads(r.read())
+                self.assertIn(r.status, (200, 503), body)
+                if r.status == 503:
+                    self.assertEqual(body["error"]["code"], "not_ready", body)
+                self.assertIn("close", (r.getheader("Connection") or "").lower())
+                conn.close()
+                C.check(slow.result(), EXPLAIN, "POST", 200)
+                self.assertEqual(srv.wait(60), 0, srv.stderr())
         finally:
             srv.kill()
             srv.tmp.cleanup()
