@@ -107,6 +107,12 @@ int main(int argc, char **argv)
         for (int i = 0; i < reps; i++) run_once(s, &x, true, &err);
         fprintf(stderr, "per-op totals over %d forward+gradient runs:\n", reps);
         xai_session_profile_report(s, stderr);
+        /* XAI_PROFILE=nodes: then each node's time in each of reps runs, for per-node minima */
+        for (int i = 0; !strcmp(getenv("XAI_PROFILE"), "nodes") && i < reps; i++) {
+            xai_session_profile(s, true);
+            run_once(s, &x, true, &err);
+            xai_session_profile_nodes(s, stderr);
+        }
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

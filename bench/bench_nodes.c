@@ -5,7 +5,8 @@
  * does whole-model medians. For A/B work on an op's kernels. Threads: XAI_THREADS (default 1),
  * the engine's own pool with OpenBLAS at one thread; or XAI_THREADS unset and
  * OPENBLAS_NUM_THREADS, OpenBLAS's threads inside each sgemm. XAI_CPUTIME=1: CPU time instead
- * of wall time (with one thread, steadier on a loaded machine).
+ * of wall time (with one thread, steadier on a loaded machine). XAI_FLUSH_MB=N: N MB of other data
+ * touched before each timing, so that the node starts with cold caches as in a whole pass.
  *
  * usage: bench_nodes MODEL.onnx BATCH REPEATS [OP_TYPE (default Conv) [NODE_NAME_PART]]
  */
@@ -36,8 +37,22 @@ static float *rand_buf(int64_t n)
     return p;
 }
 
+/* XAI_FLUSH_MB=N: N MB read and written between timings, so that each starts with the
+ * weights out of cache as in a whole pass (where the other layers' weights pass through). */
+static float *flush_buf;
+static volatile float flush_sink;
+static void flush_caches(int64_t mb)
+{
+    int64_t n = mb << 18;
+    if (!flush_buf && !(flush_buf = calloc((size_t)n, sizeof(float)))) return;
+    float acc = 0;
+    for (int64_t i = 0; i < n; i += 16) acc += flush_buf[i]++;
+    flush_sink = acc;
+}
+
 int main(int argc, char **argv)
 {
+    int64_t flush = getenv("XAI_FLUSH_MB") ? atoll(getenv("XAI_FLUSH_MB")) : 0;
     xai_blas_tune(argv);
     if (argc < 4) {
         fprintf(stderr, "usage: bench_nodes MODEL.onnx BATCH REPEATS [OP_TYPE]\n");
@@ -100,13 +115,16 @@ int main(int argc, char **argv)
                                pgin,      scratch, batch, par,      sc};
         double bf = 1e30, bb = 1e30;
         for (int i = 0; i < reps; i++) {
+            if (flush) flush_caches(flush);
             double t0 = now_ms();
             n->op->forward(&r);
+            double tf = now_ms() - t0;
+            if (flush) flush_caches(flush);
             double t1 = now_ms();
             n->op->backward(&r);
-            double t2 = now_ms();
-            if (t1 - t0 < bf) bf = t1 - t0;
-            if (t2 - t1 < bb) bb = t2 - t1;
+            double tb = now_ms() - t1;
+            if (tf < bf) bf = tf;
+            if (tb < bb) bb = tb;
         }
         double macs = n->op->macs ? (double)n->op->macs(n->params, ins, n->n_in, outs) : 0;
         char a[64], b[64];

@@ -1170,3 +1170,13 @@ void xai_session_profile_report(const xai_session *s, FILE *f)
                 rows[i].bwd * 1e3);
     free(rows);
 }
+
+void xai_session_profile_nodes(const xai_session *s, FILE *f)
+{
+    if (!s->prof_fwd) return;
+    fprintf(f, "%-22s %-44s %10s %10s\n", "op", "node", "fwd ms", "bwd ms");
+    for (int k = 0; k < s->m->n_nodes; k++)
+        if (s->prof_fwd[k] > 0 || s->prof_bwd[k] > 0)
+            fprintf(f, "%-22s %-44s %10.3f %10.3f\n", s->m->nodes[k].op->name, s->m->nodes[k].name,
+                    s->prof_fwd[k] * 1e3, s->prof_bwd[k] * 1e3);
+}

@@ -109,6 +109,8 @@ double xai_monotonic_s(void);
  * wall time; xai_session_profile_report prints the totals by op type, largest first. */
 void xai_session_profile(xai_session *s, bool on);
 void xai_session_profile_report(const xai_session *s, FILE *f);
+/* The same totals node by node, in graph order (op, name, forward ms, backward ms). */
+void xai_session_profile_nodes(const xai_session *s, FILE *f);
 
 /* Bytes of memory the session has used: the largest plan so far, and scratch. */
 size_t xai_session_bytes(const xai_session *s);
