@@ -20,6 +20,13 @@
  * 28 x 28 2.4x, 56 x 56 1.6x. */
 #define WINO_SWEEP_TILES 64
 #define WINO_MIN_TILES 32
+#define WINO_PAR_BLOCKS 4 /* blocks from which whole blocks run in parallel (see below) */
+/* Blocks of at most this many tiles are narrow: their gemms run in small slices (gemm_rows),
+ * and F(4x4, 3x3) ones with the weights tap by tap transform them during the call, on the
+ * threads, WINO_FLY_ROWS gemm rows per item (their U: np * WINO_FLY_ROWS * c floats, in L2). */
+#define WINO_NARROW_TILES 64
+#define WINO_FLY_ROWS 16
+#define WINO_FLY_PAD 16 /* floats between two positions' planes of that U (see xai_wino_u_rows) */
 
 bool xai_wino_fits(const struct xai_win *g)
 {
@@ -31,31 +38,35 @@ int xai_wino_positions(int tile)
     return (tile + 2) * (tile + 2);
 }
 
-/* G of F(4x4, 3x3) (points 0, 1, -1, 2, -2, infinity) and of F(2x2, 3x3) (0, 1, -1,
- * infinity); the other matrices are in _winograd_rows.c and _winograd2_rows.c. */
-static const double G4[6][3] = {{0.25, 0, 0},
-                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                {0, 0, 1}};
+/* G of F(2x2, 3x3) (points 0, 1, -1, infinity); F(4x4, 3x3)'s is in _winograd_u.c, the
+ * other matrices in _winograd_rows.c and _winograd2_rows.c. */
 static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 
-void xai_wino_weights(const float *w, int64_t m, int64_t c, int tile, float *u)
+/* F(2x2, 3x3): U = G g G^T per kernel, in double then rounded. */
+static void weights2(const float *w, int64_t m, int64_t c, float *u)
 {
-    const double(*G)[3] = tile == 2 ? G2 : G4;
-    int a = tile + 2;
     for (int64_t mc = 0; mc < m * c; mc++) {
         const float *g = w + mc * 9;
-        double t[6][3];
-        for (int k = 0; k < a; k++)
+        double t[4][3];
+        for (int k = 0; k < 4; k++)
             for (int j = 0; j < 3; j++)
-                t[k][j] = G[k][0] * g[j] + G[k][1] * g[3 + j] + G[k][2] * g[6 + j];
-        for (int k = 0; k < a; k++)
-            for (int l = 0; l < a; l++)
-                u[(k * a + l) * m * c + mc] =
-                    (float)(t[k][0] * G[l][0] + t[k][1] * G[l][1] + t[k][2] * G[l][2]);
+                t[k][j] = G2[k][0] * g[j] + G2[k][1] * g[3 + j] + G2[k][2] * g[6 + j];
+        for (int k = 0; k < 4; k++)
+            for (int l = 0; l < 4; l++)
+                u[(k * 4 + l) * m * c + mc] =
+                    (float)(t[k][0] * G2[l][0] + t[k][1] * G2[l][1] + t[k][2] * G2[l][2]);
     }
+}
+
+void xai_wino_weights(const float *w, int64_t m, int64_t c, int tile, float *w9, float *u)
+{
+    if (tile == 2) {
+        weights2(w, m, c, u);
+        return;
+    }
+    for (int64_t mc = 0; mc < m * c; mc++)
+        for (int k = 0; k < 9; k++) w9[k * m * c + mc] = w[mc * 9 + k];
+    xai_wino_u_rows(w9, m, c, 0, m, u, m * c);
 }
 
 static int64_t max64(int64_t a, int64_t b)
@@ -74,7 +85,8 @@ static void cut_blocks(struct xai_wgeo *q, int64_t want)
     q->blocks = (q->rows + q->per - 1) / q->per;
 }
 
-static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n, int tile)
+/* fly: the job has w9 (F(4x4, 3x3) weights that narrow blocks transform during the call). */
+static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n, int tile, bool fly)
 {
     struct xai_wgeo q = {.c = g->c, .m = m, .h = g->h, .w = g->w, .oh = g->oh, .ow = g->ow};
     q.ph = g->ph;
@@ -89,13 +101,15 @@ static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n, int
     q.lp = (q.grp * (tile * q.tw + 4) + 15) / 16 * 16;
     int64_t want = max64(WINO_BLOCK_FLOATS / (q.np * (q.c + q.m)), WINO_MIN_TILES);
     cut_blocks(&q, max64(want, 2 * q.c * q.m / (q.c + q.m)));
-    q.scratch = (size_t)(q.np * (q.c + q.m) * q.per * q.tw + XAI_WINO_LINES * q.lp);
+    fly = fly && tile == 4 && q.per * q.tw <= WINO_NARROW_TILES && q.blocks < WINO_PAR_BLOCKS;
+    q.ub = fly ? q.np * (WINO_FLY_ROWS * max64(q.c, q.m) + WINO_FLY_PAD) : 0;
+    q.scratch = (size_t)(q.np * (q.c + q.m) * q.per * q.tw + q.ub + XAI_WINO_LINES * q.lp);
     return q;
 }
 
-size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, int tile)
+size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, int tile, bool w9)
 {
-    return geo_of(g, m, n, tile).scratch;
+    return geo_of(g, m, n, tile, w9).scratch;
 }
 
 /* ---- blocks ----
@@ -106,8 +120,7 @@ size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, int tile)
  * many blocks run whole blocks in parallel, each in its thread's scratch. Both compute the
  * same numbers: which one runs depends on the shape only. */
 
-#define WINO_PAR_BLOCKS 4 /* blocks from which whole blocks run in parallel */
-#define WINO_CHANNELS 8   /* channels per item of the transform loops */
+#define WINO_CHANNELS 8 /* channels per item of the transform loops */
 
 struct blk {
     int64_t r0, r1, nt; /* tile rows [r0, r1), tiles */
@@ -132,6 +145,12 @@ static float *thread_scratch(const struct job_ctx *x, int tid)
 static float *thread_lines(const struct job_ctx *x, int tid)
 {
     return thread_scratch(x, tid) + x->q->scratch - XAI_WINO_LINES * x->q->lp;
+}
+
+/* The thread's weights transformed during the call (x->q->ub floats), before its lines. */
+static float *thread_ub(const struct job_ctx *x, int tid)
+{
+    return thread_lines(x, tid) - x->q->ub;
 }
 
 static struct blk block_at(const struct job_ctx *x, int64_t b, float *scratch)
@@ -210,7 +229,6 @@ static void stage_in(const struct job_ctx *x, const struct blk *k, int64_t c0, i
  * operands in place (its "small matrix" kernels), while bigger ones first copy both operands
  * into packed buffers; with few tiles that copy of U costs about as much as the product
  * (ResNet-18's third stage at batch 1: 256 x 16 x 256 runs 1.4x faster as two halves). */
-#define WINO_NARROW_TILES 64
 #define WINO_SMALL_MNK 1000000
 
 static int64_t gemm_rows(int64_t rows, int64_t nt, int64_t k)
@@ -310,13 +328,42 @@ static void stage_out_item(void *ctx, int64_t i, int tid)
     stage_out(x, &x->b, c0, c1, thread_lines(x, tid));
 }
 
+/* The gemms of rows [16i, 16i + 16) of every position, with those rows of U transformed
+ * first (forward: output channels, U_xi's rows; backward: input channels, U_xi^T's rows). */
+static void stage_fly_item(void *ctx, int64_t i, int tid)
+{
+    const struct job_ctx *x = ctx;
+    const struct xai_wgeo *q = x->q;
+    const struct blk *k = &x->b;
+    int64_t r0 = i * WINO_FLY_ROWS, rows = x->fwd ? q->m : q->c;
+    int n = (int)(rows - r0 < WINO_FLY_ROWS ? rows - r0 : WINO_FLY_ROWS), nt = (int)k->nt;
+    float *ub = thread_ub(x, tid);
+    int64_t ps = n * (x->fwd ? q->c : q->m) + WINO_FLY_PAD;
+    if (x->fwd)
+        xai_wino_u_rows(x->j->w9, q->m, q->c, r0, n, ub, ps);
+    else
+        xai_wino_u_cols(x->j->w9, q->m, q->c, r0, n, ub, ps);
+    for (int xi = 0; xi < q->np; xi++) {
+        float *v = k->v + xi * q->c * k->nt, *mo = k->mo + xi * q->m * k->nt;
+        if (x->fwd)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nt, (int)q->c, 1.f,
+                        ub + xi * ps, (int)q->c, v, nt, 0.f, mo + r0 * nt, nt);
+        else
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, nt, (int)q->m, 1.f,
+                        ub + xi * ps, n, mo, nt, 0.f, v + r0 * nt, nt);
+    }
+}
+
 /* Block b with every stage a parallel loop (per-stage mode), in thread 0's scratch. */
 static void run_stages(struct job_ctx *x, int64_t b)
 {
     x->b = block_at(x, b, thread_scratch(x, 0));
     int64_t ci = in_channels(x), co = out_channels(x);
     xai_par_for(x->j->par, (ci + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_in_item, x);
-    xai_par_for(x->j->par, x->q->np, stage_gemm_item, x);
+    if (x->q->ub)
+        xai_par_for(x->j->par, (co + WINO_FLY_ROWS - 1) / WINO_FLY_ROWS, stage_fly_item, x);
+    else
+        xai_par_for(x->j->par, x->q->np, stage_gemm_item, x);
     xai_par_for(x->j->par, (co + WINO_CHANNELS - 1) / WINO_CHANNELS, stage_out_item, x);
 }
 
@@ -339,14 +386,14 @@ static void run_job(struct job_ctx *x)
 void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
                       float *y)
 {
-    struct xai_wgeo q = geo_of(j->g, j->m, j->n, j->tile);
+    struct xai_wgeo q = geo_of(j->g, j->m, j->n, j->tile, j->w9 != NULL);
     struct job_ctx c = {&q, j, x, bias, NULL, y, true, relu, 0, {0}};
     run_job(&c);
 }
 
 void xai_wino_backward(const struct xai_wino_job *j, const float *gy, const float *mask, float *gx)
 {
-    struct xai_wgeo q = geo_of(j->g, j->m, j->n, j->tile);
+    struct xai_wgeo q = geo_of(j->g, j->m, j->n, j->tile, j->w9 != NULL);
     struct job_ctx c = {&q, j, gy, NULL, mask, gx, false, false, 0, {0}};
     run_job(&c);
 }

@@ -22,7 +22,11 @@
  * only; blocks, or the channels and xi of one block, are the items of parallel loops.
  *
  * The weights are transformed once, at load (xai_wino_weights: 4x the weights' size for
- * F(4x4, 3x3), 16/9 for F(2x2, 3x3)). F(2x2, 3x3) rounds about as plain convolution does;
+ * F(4x4, 3x3), 16/9 for F(2x2, 3x3)). Blocks of at most WINO_NARROW_TILES tiles (small maps at
+ * small batches) use each element of U for those few tiles only, so that streaming U from memory
+ * bounds them: given the weights tap by tap (w9), such F(4x4, 3x3) blocks transform them during
+ * the call instead, a block of gemm rows at a time into the thread's scratch (_winograd_u.c),
+ * reading 9 floats per kernel instead of 36. F(2x2, 3x3) rounds about as plain convolution does;
  * F(4x4, 3x3) to about 1e-5 of the largest output.
  */
 #ifndef XAI_OPS_WINOGRAD_H
@@ -41,9 +45,11 @@ bool xai_wino_fits(const struct xai_win *g);
 /* Positions per tile, (tile + 2)^2: 36 for tile 4, 16 for tile 2. */
 int xai_wino_positions(int tile);
 
-/* Transformed weights of one group, in double then rounded: w [m][c][3][3] -> u [a^2][m][c]
- * (xai_wino_positions(tile) * m * c floats). */
-void xai_wino_weights(const float *w, int64_t m, int64_t c, int tile, float *u);
+/* Transformed weights of one group: w [m][c][3][3] -> u [a^2][m][c] (xai_wino_positions(tile)
+ * * m * c floats). F(4x4, 3x3): through w9, which gets the kernels tap by tap (w9 [9][m][c], 9 m c
+ * floats: what xai_wino_job.w9 takes), in float (the same routine as the transform during a
+ * call); F(2x2, 3x3): in double then rounded, w9 unused. */
+void xai_wino_weights(const float *w, int64_t m, int64_t c, int tile, float *w9, float *u);
 
 /* One convolution (one group) over n batch items. Forward: x (c channels of item i at
  * x + i*xs) -> y (m channels at y + i*ys), y = conv + bias (bias NULL: none), overwritten.
@@ -53,14 +59,17 @@ struct xai_wino_job {
     int64_t m, n;            /* output channels of the group, batch items */
     int tile;                /* 4: F(4x4, 3x3), 2: F(2x2, 3x3) */
     const float *u;          /* xai_wino_weights of the group */
+    const float *w9;         /* NULL, or (F(4x4, 3x3)) the group's w9 from xai_wino_weights:
+                                then blocks of few tiles transform the weights during the call */
     int64_t xs, ys;          /* floats from one batch item to the next, input and output side */
     xai_par *par;
     float *scratch; /* per thread: xai_wino_scratch floats, stride floats apart */
     size_t stride;
 };
 
-/* Floats of scratch one thread needs for a job on this window, m output channels, n items. */
-size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, int tile);
+/* Floats of scratch one thread needs for a job on this window, m output channels, n items,
+ * with w9 or without. */
+size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, int tile, bool w9);
 /* relu: y = max(conv + bias, 0) (a fused Relu, op.h). */
 void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
                       float *y);

@@ -22,7 +22,8 @@ struct xai_wgeo {
     int64_t grp;    /* tile rows per sweep of the transforms (at most) */
     int64_t blocks; /* blocks */
     int64_t lp;     /* floats of one line buffer (>= tile * tw + 2) */
-    size_t scratch; /* floats per thread */
+    int64_t ub;     /* floats of weights transformed during a call, per thread (0: none) */
+    size_t scratch; /* floats per thread: V and M of a block, ub, the line buffers */
 };
 
 /* The transforms run on g tile rows ty .. ty + g - 1 of one plane at once, their
@@ -50,5 +51,15 @@ void xai_wino2_dy_rows(const struct xai_wgeo *q, const float *plane, const float
                        int64_t g, float *dm, int64_t ms, float *lines);
 void xai_wino2_dx_rows(const struct xai_wgeo *q, const float *dv, int64_t vs, float *plane,
                        int64_t ty, int64_t g, float *lines);
+
+/* F(4x4, 3x3) weights from w9[k][m][c] (xai_wino_weights), _winograd_u.c, position xi at
+ * ub + xi * ps. Output-channel rows [m0, m0 + rows): ub[xi * ps + (m - m0) * c + c] = U_xi[m][c].
+ * (A ps a few floats more than the plane keeps the planes' rows from mapping to the same cache
+ * sets: 36 streams of stores at a multiple of 4 KB apart ran 3x slower.) */
+void xai_wino_u_rows(const float *w9, int64_t m, int64_t c, int64_t m0, int64_t rows, float *ub,
+                     int64_t ps);
+/* Input-channel columns [c0, c0 + cols): ub[xi * ps + m * cols + c - c0] = U_xi[m][c]. */
+void xai_wino_u_cols(const float *w9, int64_t m, int64_t c, int64_t c0, int64_t cols, float *ub,
+                     int64_t ps);
 
 #endif

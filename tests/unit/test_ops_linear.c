@@ -449,6 +449,13 @@ static void test_conv_winograd(void **state)
     /* rows of 16+ tiles (the transforms' row-by-row paths), sweeps of 3 rows ending inside
      * and at the end of each image */
     CV(2, 8, 21, 70, 6, 3, 3, {1, 1}, {1, 1}, {1, 2, 0, 1}, 1, {0, 0}, true, NULL);
+    /* 32768+ kernels per group on maps of at most 32 tiles: weights transformed during the
+     * call (_winograd_u.c), here and in the 256 x 128 case above: ResNet-18's third stage at
+     * batch 1; counts that leave partial blocks of rows and of lanes (200 inputs, 170
+     * outputs); two groups */
+    CV(1, 256, 14, 14, 256, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(1, 200, 15, 17, 170, 3, 3, {1, 1}, {1, 1}, {1, 0, 2, 1}, 1, {0, 0}, false, NULL);
+    CV(1, 512, 14, 14, 256, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 2, {0, 0}, true, NULL);
     tol_of_max = 0;
 }
 
