@@ -238,22 +238,31 @@ static int64_t gemm_rows(int64_t rows, int64_t nt, int64_t k)
     return r < 16 ? rows : r;
 }
 
+/* Rows [r0, r0 + n) of position xi's gemm, a: those rows of U_xi (forward, lda apart) or of
+ * U_xi^T (backward, stored column-major: a column of n rows every lda floats). */
+static void position_gemm(const struct job_ctx *x, const struct blk *k, int xi, int64_t r0, int n,
+                          const float *a, int64_t lda)
+{
+    const struct xai_wgeo *q = x->q;
+    float *v = k->v + xi * q->c * k->nt, *mo = k->mo + xi * q->m * k->nt;
+    int nt = (int)k->nt;
+    if (x->fwd)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nt, (int)q->c, 1.f, a, (int)lda,
+                    v, nt, 0.f, mo + r0 * nt, nt);
+    else
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, nt, (int)q->m, 1.f, a, (int)lda, mo,
+                    nt, 0.f, v + r0 * nt, nt);
+}
+
 static void stage_gemm(const struct job_ctx *x, const struct blk *k, int xi)
 {
     const struct xai_wgeo *q = x->q;
     const float *u = x->j->u + xi * q->m * q->c;
-    float *v = k->v + xi * q->c * k->nt, *mo = k->mo + xi * q->m * k->nt;
-    int nt = (int)k->nt;
     int64_t rows = x->fwd ? q->m : q->c, depth = x->fwd ? q->c : q->m;
-    int64_t step = gemm_rows(rows, nt, depth);
+    int64_t step = gemm_rows(rows, k->nt, depth);
     for (int64_t r0 = 0; r0 < rows; r0 += step) {
         int n = (int)(rows - r0 < step ? rows - r0 : step);
-        if (x->fwd)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nt, (int)q->c, 1.f,
-                        u + r0 * q->c, (int)q->c, v, nt, 0.f, mo + r0 * nt, nt);
-        else
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, nt, (int)q->m, 1.f, u + r0,
-                        (int)q->c, mo, nt, 0.f, v + r0 * nt, nt);
+        position_gemm(x, k, xi, r0, n, x->fwd ? u + r0 * q->c : u + r0, q->c);
     }
 }
 
@@ -336,22 +345,15 @@ static void stage_fly_item(void *ctx, int64_t i, int tid)
     const struct xai_wgeo *q = x->q;
     const struct blk *k = &x->b;
     int64_t r0 = i * WINO_FLY_ROWS, rows = x->fwd ? q->m : q->c;
-    int n = (int)(rows - r0 < WINO_FLY_ROWS ? rows - r0 : WINO_FLY_ROWS), nt = (int)k->nt;
+    int n = (int)(rows - r0 < WINO_FLY_ROWS ? rows - r0 : WINO_FLY_ROWS);
     float *ub = thread_ub(x, tid);
     int64_t ps = n * (x->fwd ? q->c : q->m) + WINO_FLY_PAD;
     if (x->fwd)
         xai_wino_u_rows(x->j->w9, q->m, q->c, r0, n, ub, ps);
     else
         xai_wino_u_cols(x->j->w9, q->m, q->c, r0, n, ub, ps);
-    for (int xi = 0; xi < q->np; xi++) {
-        float *v = k->v + xi * q->c * k->nt, *mo = k->mo + xi * q->m * k->nt;
-        if (x->fwd)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nt, (int)q->c, 1.f,
-                        ub + xi * ps, (int)q->c, v, nt, 0.f, mo + r0 * nt, nt);
-        else
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, nt, (int)q->m, 1.f,
-                        ub + xi * ps, n, mo, nt, 0.f, v + r0 * nt, nt);
-    }
+    for (int xi = 0; xi < q->np; xi++)
+        position_gemm(x, k, xi, r0, n, ub + xi * ps, x->fwd ? q->c : n);
 }
 
 /* Block b with every stage a parallel loop (per-stage mode), in thread 0's scratch. */

@@ -36,8 +36,10 @@ struct conv_p {
 static void free_params(void *pp)
 {
     struct conv_p *p = pp;
-    if (p) free(p->u);
-    if (p) free(p->w9);
+    if (p) {
+        free(p->u);
+        free(p->w9);
+    }
     free(p);
 }
 
