@@ -18,6 +18,7 @@
 #include "_conv_paths.h"
 #include "_conv_util.h"
 #include "_par_gemm.h"
+#include "_pgemm.h"
 #include "_vec.h"
 
 /* Batch items per gemm: small feature maps put several items side by side in one column
@@ -30,6 +31,12 @@
  * loses more than the cache gains. */
 #define CONV_BAND_FLOATS (96 * 1024)
 #define CONV_BAND_COLS 448
+
+/* Products of at most this many columns run on packed weights when the job has them
+ * (_pgemm.h): ... */
+#ifndef CONV_PGEMM_COLS
+#define CONV_PGEMM_COLS 64
+#endif
 
 #define CONV_PAR_BANDS 4     /* bands from which whole bands run in parallel */
 #define CONV_PAR_CHANNELS 16 /* channels per item of a parallel im2col / col2im */
@@ -91,6 +98,18 @@ size_t xai_conv_gemm_scratch(const struct xai_win *g, int64_t m, int64_t group, 
     return (size_t)(d.kk * cols + (xai_par_sgemm_splits_k(d.mg, cols, d.kk) ? d.mg * cols : 0));
 }
 
+bool xai_conv_gemm_narrow(const struct xai_win *g, int64_t n)
+{
+    int64_t nb = chunk_items(g, n), ohw = g->oh * g->ow, cols;
+    if (nb > 1)
+        cols = nb * ohw;
+    else if (xai_win_is_pointwise(g))
+        cols = ohw;
+    else
+        cols = band_rows(g, g->c * g->kh * g->kw) * g->ow; /* the widest band's */
+    return cols <= CONV_PGEMM_COLS;
+}
+
 /* How one item or chunk runs: on the pool (par), or on one thread whose scratch is at
  * scratch (par NULL, stride 0). */
 struct exec {
@@ -122,6 +141,28 @@ static const float *weights(const struct part *t)
     return t->j->w + t->gi * t->d.mg * t->d.kk;
 }
 
+/* The group's part of the job's packed weights (trans: their transposes', _pgemm.h) for a
+ * product of cols columns, or NULL: none, or too wide for them. */
+static const float *packed(const struct part *t, bool trans, int64_t cols)
+{
+    const float *wp = trans ? t->j->wtp : t->j->wp;
+    if (!wp || cols > CONV_PGEMM_COLS) return NULL;
+    return wp + (size_t)t->gi * (trans ? xai_pgemm_floats(t->d.kk, t->d.mg)
+                                       : xai_pgemm_floats(t->d.mg, t->d.kk));
+}
+
+/* The product of a group's weights (mm->ta: their transpose) and mm->b: on the packed ones
+ * when the job has them and it is narrow enough, otherwise OpenBLAS. */
+static void group_gemm(const struct part *t, const struct xai_gemm *mm)
+{
+    const float *wp = packed(t, mm->ta, mm->n);
+    if (wp)
+        xai_pgemm(t->e->par, wp, mm->m, mm->k, mm->b, mm->ldb, mm->n, mm->beta != 0.f, mm->relu,
+                  mm->c, mm->ldc);
+    else
+        xai_par_sgemm(t->e->par, mm);
+}
+
 /* The band starting at output row y0. */
 static void set_band(struct part *t, int64_t y0)
 {
@@ -141,6 +182,11 @@ static void fwd_band(void *ctx, int64_t i, int tid)
     const float *xg = t.in + t.gi * t.j->g->c * t.d.hw;
     xai_im2col(&t.band, xg, col, t.cols);
     float *y = t.out + t.gi * t.d.mg * t.d.ohw + t.y0 * t.j->g->ow;
+    if (packed(&t, false, t.cols)) {
+        xai_pgemm(NULL, packed(&t, false, t.cols), t.d.mg, t.d.kk, col, t.cols, t.cols, t.j->b,
+                  t.j->relu, y, t.d.ohw);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)t.d.mg, (int)t.cols, (int)t.d.kk,
                 1.f, weights(&t), (int)t.d.kk, col, (int)t.cols, t.j->b ? 1.f : 0.f, y,
                 (int)t.d.ohw);
@@ -184,7 +230,7 @@ static void forward_item(const struct xai_conv_job *j, const struct exec *e, con
                                   .c = yg,
                                   .ldc = t.d.ohw,
                                   .relu = j->relu};
-            xai_par_sgemm(e->par, &mm);
+            group_gemm(&t, &mm);
         } else if (t.d.bands >= CONV_PAR_BANDS) {
             xai_par_for(e->par, t.d.bands, fwd_band, &t);
         } else {
@@ -204,7 +250,7 @@ static void forward_item(const struct xai_conv_job *j, const struct exec *e, con
                                       .ldc = t.d.ohw,
                                       .relu = j->relu,
                                       .part = t.col + t.d.kk * t.d.rows * j->g->ow};
-                xai_par_sgemm(e->par, &mm);
+                group_gemm(&t, &mm);
             }
         }
     }
@@ -217,9 +263,13 @@ static void bwd_band(void *ctx, int64_t i, int tid)
     struct part t = *(const struct part *)ctx;
     set_band(&t, (2 * i + t.parity) * t.d.rows);
     float *col = scratch_at(t.e, tid);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)t.d.kk, (int)t.cols, (int)t.d.mg, 1.f,
-                weights(&t), (int)t.d.kk, t.in + t.gi * t.d.mg * t.d.ohw + t.y0 * t.j->g->ow,
-                (int)t.d.ohw, 0.f, col, (int)t.cols);
+    const float *gy = t.in + t.gi * t.d.mg * t.d.ohw + t.y0 * t.j->g->ow;
+    if (packed(&t, true, t.cols))
+        xai_pgemm(NULL, packed(&t, true, t.cols), t.d.kk, t.d.mg, gy, t.d.ohw, t.cols, false, false,
+                  col, t.cols);
+    else
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)t.d.kk, (int)t.cols, (int)t.d.mg,
+                    1.f, weights(&t), (int)t.d.kk, gy, (int)t.d.ohw, 0.f, col, (int)t.cols);
     xai_col2im_add(&t.band, col, t.cols, t.out + t.gi * t.j->g->c * t.d.hw);
 }
 
@@ -258,7 +308,7 @@ static void backward_item(const struct xai_conv_job *j, const struct exec *e, co
                                   .beta = 1.f,
                                   .c = gx + t.gi * j->g->c * t.d.hw,
                                   .ldc = t.d.ohw};
-            xai_par_sgemm(e->par, &mm);
+            group_gemm(&t, &mm);
         } else if (t.d.bands >= CONV_PAR_BANDS && bands_apart(j->g, &t.d)) {
             for (t.parity = 0; t.parity < 2; t.parity++)
                 xai_par_for(e->par, (t.d.bands + 1 - t.parity) / 2, bwd_band, &t);
@@ -277,7 +327,7 @@ static void backward_item(const struct xai_conv_job *j, const struct exec *e, co
                                       .beta = 0.f,
                                       .c = t.col,
                                       .ldc = t.cols};
-                xai_par_sgemm(e->par, &mm);
+                group_gemm(&t, &mm);
                 xai_par_for(e->par, channel_parts(j->g), col2im_part, &t);
             }
         }
@@ -327,7 +377,7 @@ static void forward_chunk(const struct xai_conv_job *j, const struct exec *e, co
                               .beta = 0.f,
                               .c = t.col + t.d.kk * cols,
                               .ldc = cols};
-        xai_par_sgemm(e->par, &mm);
+        group_gemm(&t, &mm);
         xai_par_for(e->par, nb, chunk_store, &t);
     }
 }
@@ -369,7 +419,7 @@ static void backward_chunk(const struct xai_conv_job *j, const struct exec *e, c
                               .beta = 0.f,
                               .c = t.col,
                               .ldc = cols};
-        xai_par_sgemm(e->par, &mm);
+        group_gemm(&t, &mm);
         xai_par_for(e->par, nb, chunk_col2im, &t);
     }
 }

@@ -23,6 +23,8 @@ struct xai_conv_job {
     const struct xai_win *g; /* one group: g->c input channels */
     int64_t m, group, n;     /* output channels (all groups), groups, batch items */
     const float *w, *b;      /* weights [m][c * kh * kw], bias (NULL: none) */
+    const float *wp, *wtp;   /* NULL, or w and its transpose packed for _pgemm.h, group after
+                                group: products of at most XAI_PGEMM_COLS columns use them */
     bool relu;               /* forward: y = max(conv + b, 0) (a fused Relu, op.h) */
     xai_par *par;
     float *scratch; /* thread tid's block: scratch + tid * stride */
@@ -34,6 +36,9 @@ size_t xai_conv_gemm_scratch(const struct xai_win *g, int64_t m, int64_t group, 
 /* y = conv(x) + b, overwritten; backward: gx += the adjoint applied to gy. */
 void xai_conv_gemm_forward(const struct xai_conv_job *j, const float *x, float *y);
 void xai_conv_gemm_backward(const struct xai_conv_job *j, const float *gy, float *gx);
+/* Whether this path's products for n items have at most XAI_PGEMM_COLS columns (one item of
+ * a map that small: several items go side by side into wider products). */
+bool xai_conv_gemm_narrow(const struct xai_win *g, int64_t n);
 
 bool xai_conv_shift_fits(const struct xai_win *g, int64_t m, int64_t group, int64_t n);
 size_t xai_conv_shift_scratch(const struct xai_win *g, int64_t m);

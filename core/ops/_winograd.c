@@ -64,9 +64,9 @@ void xai_wino_weights(const float *w, int64_t m, int64_t c, int tile, float *w9,
         weights2(w, m, c, u);
         return;
     }
-    for (int64_t mc = 0; mc < m * c; mc++)
+    for (int64_t mc = 0; w && mc < m * c; mc++)
         for (int k = 0; k < 9; k++) w9[k * m * c + mc] = w[mc * 9 + k];
-    xai_wino_u_rows(w9, m, c, 0, m, u, m * c);
+    if (u) xai_wino_u_rows(w9, m, c, 0, m, u, m * c);
 }
 
 static int64_t max64(int64_t a, int64_t b)
@@ -110,6 +110,11 @@ static struct xai_wgeo geo_of(const struct xai_win *g, int64_t m, int64_t n, int
 size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, int tile, bool w9)
 {
     return geo_of(g, m, n, tile, w9).scratch;
+}
+
+bool xai_wino_reads_u(const struct xai_win *g, int64_t m, int64_t n, int tile, bool w9)
+{
+    return geo_of(g, m, n, tile, w9).ub == 0;
 }
 
 /* ---- blocks ----

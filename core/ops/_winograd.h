@@ -48,7 +48,8 @@ int xai_wino_positions(int tile);
 /* Transformed weights of one group: w [m][c][3][3] -> u [a^2][m][c] (xai_wino_positions(tile)
  * * m * c floats). F(4x4, 3x3): through w9, which gets the kernels tap by tap (w9 [9][m][c], 9 m c
  * floats: what xai_wino_job.w9 takes), in float (the same routine as the transform during a
- * call); F(2x2, 3x3): in double then rounded, w9 unused. */
+ * call); w NULL: w9 holds them already; u NULL: only w9 is filled. F(2x2, 3x3): in double then
+ * rounded, w9 unused. */
 void xai_wino_weights(const float *w, int64_t m, int64_t c, int tile, float *w9, float *u);
 
 /* One convolution (one group) over n batch items. Forward: x (c channels of item i at
@@ -70,6 +71,9 @@ struct xai_wino_job {
 /* Floats of scratch one thread needs for a job on this window, m output channels, n items,
  * with w9 or without. */
 size_t xai_wino_scratch(const struct xai_win *g, int64_t m, int64_t n, int tile, bool w9);
+/* Whether a job on this window, m output channels and n items reads u (with w9, blocks of few
+ * tiles do not: then u may be NULL). */
+bool xai_wino_reads_u(const struct xai_win *g, int64_t m, int64_t n, int tile, bool w9);
 /* relu: y = max(conv + bias, 0) (a fused Relu, op.h). */
 void xai_wino_forward(const struct xai_wino_job *j, const float *x, const float *bias, bool relu,
                       float *y);

@@ -11,21 +11,37 @@
  * All split their work between the session's threads by shape only. A following Relu can be
  * fused (op.h).
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "_conv_paths.h"
 #include "_conv_util.h"
 #include "_depthwise.h"
+#include "_pgemm.h"
 #include "_util.h"
 #include "_vec.h"
 #include "_winograd.h"
+
+/* Weights derived from the model's on their first use (see derived), not at load: forms that
+ * only some batch sizes use (F(2x2, 3x3)'s from batch 2, the packed ones at batch 1) then take
+ * memory only in processes that run those. Shared by the node's params and their crop copies
+ * (crop_window); set once, atomically, so sessions on several threads may race to build them. */
+struct conv_lazy {
+    _Atomic(float *) u2;  /* F(2x2, 3x3) weights, group after group */
+    _Atomic(float *) u4;  /* F(4x4, 3x3) ones of layers that keep them tap by tap (p->w9) */
+    _Atomic(float *) wp;  /* packed for _pgemm.h, group after group (forward) */
+    _Atomic(float *) wtp; /* their transposes packed (backward) */
+};
 
 struct conv_p {
     struct xai_conv_attrs a;
     int64_t m, cg; /* output channels; input channels per group */
     bool bias;
-    float *u;        /* Winograd weights, group after group (see wino_tile); NULL: none */
+    bool pack; /* narrow im2col products on the model's weights use _pgemm.h (batch 1) */
+    struct conv_lazy *lz;
+    float *u;        /* F(4x4, 3x3) weights, group after group (see wino_tile); NULL: none, or
+                        built on first use (conv_lazy.u4) */
     int tile;        /* their output tile: 4 (F(4x4, 3x3)) or 2 (F(2x2, 3x3)) */
     float *w9;       /* F(4x4, 3x3) on maps of at most WINO_FLY_TILES tiles: the weights tap by
                         tap, group after group (xai_wino_job.w9); NULL: none */
@@ -39,6 +55,13 @@ static void free_params(void *pp)
     if (p) {
         free(p->u);
         free(p->w9);
+        if (p->lz) {
+            free(atomic_load(&p->lz->u2));
+            free(atomic_load(&p->lz->u4));
+            free(atomic_load(&p->lz->wp));
+            free(atomic_load(&p->lz->wtp));
+        }
+        free(p->lz);
     }
     free(p);
 }
@@ -123,32 +146,112 @@ enum path { PATH_DEPTHWISE, PATH_WINO, PATH_SHIFT, PATH_GEMM };
 static enum path path_of(const struct conv_p *p, const struct xai_win *g, int64_t n, const float *w)
 {
     if (is_depthwise(p)) return PATH_DEPTHWISE;
-    if (p->u && w == p->w0 && (p->tile == 4 || n >= WINO2_BATCH)) return PATH_WINO;
+    if (p->tile && w == p->w0 && (p->tile == 4 || n >= WINO2_BATCH)) return PATH_WINO;
     return xai_conv_shift_fits(g, p->m, p->a.group, n) ? PATH_SHIFT : PATH_GEMM;
 }
 
-/* p->u (and p->w9, see WINO_FLY_TILES) of a Winograd layer. */
+/* Whether runs at batch 1 on the model's weights take im2col products narrow enough for
+ * _pgemm.h (then its packed weights are built on the first such run). */
+static bool pack_layer(const struct conv_p *p, const struct xai_shape *x)
+{
+    struct xai_win g;
+    if (!xai_pgemm_on() || window(p, x, &g, NULL)) return false;
+    return path_of(p, &g, 1, p->w0) == PATH_GEMM && xai_conv_gemm_narrow(&g, 1);
+}
+
+/* An F(4x4, 3x3) layer's p->u, or for layers that keep their weights tap by tap (see
+ * WINO_FLY_TILES) p->w9 (their u is then built on first use, by runs on bigger batches). */
 static xai_status wino_weights(struct conv_p *p, const struct xai_node_def *nd, struct xai_err *err)
 {
-    int64_t mg = p->m / p->a.group, per = xai_wino_positions(p->tile) * mg * p->cg;
+    int64_t mg = p->m / p->a.group, per = xai_wino_positions(4) * mg * p->cg;
     struct xai_win g;
     window(p, &nd->in_shape[0], &g, NULL);
-    p->u = malloc(sizeof(float) * (size_t)(per * p->a.group));
-    if (p->tile == 4) p->w9 = malloc(sizeof(float) * (size_t)(9 * mg * p->cg * p->a.group));
-    if (!p->u || (p->tile == 4 && !p->w9)) {
+    bool fly = tiles_of(&g, 4) <= WINO_FLY_TILES && mg * p->cg >= WINO_FLY_KERNELS;
+    p->u = fly ? NULL : malloc(sizeof(float) * (size_t)(per * p->a.group));
+    p->w9 = malloc(sizeof(float) * (size_t)(9 * mg * p->cg * p->a.group));
+    if ((!fly && !p->u) || !p->w9) {
         free(p->u);
         free(p->w9);
         p->u = p->w9 = NULL;
         return xai_fail(err, XAI_NO_MEMORY, "out of memory");
     }
     for (int64_t gi = 0; gi < p->a.group; gi++)
-        xai_wino_weights(nd->in_const[1]->f + gi * mg * p->cg * 9, mg, p->cg, p->tile,
-                         p->w9 ? p->w9 + gi * 9 * mg * p->cg : NULL, p->u + gi * per);
-    if (p->w9 && (tiles_of(&g, 4) > WINO_FLY_TILES || mg * p->cg < WINO_FLY_KERNELS)) {
+        xai_wino_weights(nd->in_const[1]->f + gi * mg * p->cg * 9, mg, p->cg, 4,
+                         p->w9 + gi * 9 * mg * p->cg, p->u ? p->u + gi * per : NULL);
+    if (!fly) {
         free(p->w9);
         p->w9 = NULL;
     }
     return XAI_OK;
+}
+
+/* F(4x4, 3x3) weights of a layer that keeps them tap by tap, built on first use (NULL: out of
+ * memory). */
+static float *build_u4(const struct conv_p *p)
+{
+    int64_t mg = p->m / p->a.group, per = xai_wino_positions(4) * mg * p->cg;
+    float *u = malloc(sizeof(float) * (size_t)(per * p->a.group));
+    for (int64_t gi = 0; u && gi < p->a.group; gi++)
+        xai_wino_weights(NULL, mg, p->cg, 4, p->w9 + gi * 9 * mg * p->cg, u + gi * per);
+    return u;
+}
+
+/* F(2x2, 3x3) weights of the model's, built on first use (NULL: out of memory). */
+static float *build_u2(const struct conv_p *p)
+{
+    int64_t mg = p->m / p->a.group, per = xai_wino_positions(2) * mg * p->cg;
+    float *u = malloc(sizeof(float) * (size_t)(per * p->a.group));
+    for (int64_t gi = 0; u && gi < p->a.group; gi++)
+        xai_wino_weights(p->w0 + gi * mg * p->cg * 9, mg, p->cg, 2, NULL, u + gi * per);
+    return u;
+}
+
+/* The model's weights (trans: their transposes) packed for _pgemm.h, group after group
+ * (NULL: out of memory). */
+static float *build_packed(const struct conv_p *p, bool trans)
+{
+    int64_t mg = p->m / p->a.group, kk = p->cg * p->a.k[0] * p->a.k[1];
+    size_t per = xai_pgemm_floats(trans ? kk : mg, trans ? mg : kk);
+    float *wp = aligned_alloc(64, sizeof(float) * per * (size_t)p->a.group);
+    for (int64_t gi = 0; wp && gi < p->a.group; gi++)
+        xai_pgemm_pack(p->w0 + gi * mg * kk, trans ? kk : mg, trans ? mg : kk, trans,
+                       wp + (size_t)gi * per);
+    return wp;
+}
+
+static float *build_wp(const struct conv_p *p)
+{
+    return build_packed(p, false);
+}
+
+static float *build_wtp(const struct conv_p *p)
+{
+    return build_packed(p, true);
+}
+
+/* *slot, built by build on first use: the first to finish sets it, the others free theirs. */
+static float *derived(_Atomic(float *) *slot, float *(*build)(const struct conv_p *),
+                      const struct conv_p *p)
+{
+    float *v = atomic_load_explicit(slot, memory_order_acquire), *mine;
+    if (v || !(mine = build(p))) return v;
+    if (atomic_compare_exchange_strong_explicit(slot, &v, mine, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return mine;
+    free(mine);
+    return v;
+}
+
+/* The Winograd weights a run on n items reads, into *u (NULL: it reads none, see
+ * xai_wino_reads_u). False: they could not be built (out of memory). */
+static bool wino_u(const struct conv_p *p, const struct xai_win *g, int64_t n, const float **u)
+{
+    if (p->tile == 4 && (p->u || !xai_wino_reads_u(g, p->m / p->a.group, n, 4, true))) {
+        *u = p->u;
+        return true;
+    }
+    *u = p->tile == 2 ? derived(&p->lz->u2, build_u2, p) : derived(&p->lz->u4, build_u4, p);
+    return *u != NULL;
 }
 
 static xai_status init(const struct xai_node_def *nd, void **params, struct xai_err *err)
@@ -165,10 +268,15 @@ static xai_status init(const struct xai_node_def *nd, void **params, struct xai_
                         "node '%s' (Conv): %lld output channels do not split into %lld groups",
                         nd->name, (long long)p.m, (long long)p.a.group);
     if ((st = xai_conv_bias(nd, 2, p.m, &p.bias, err))) return st;
-    if ((p.tile = wino_tile(&p, &nd->in_shape[0])) && (st = wino_weights(&p, nd, err))) return st;
     p.w0 = nd->in_const[1]->f;
+    p.tile = wino_tile(&p, &nd->in_shape[0]);
+    if (p.tile == 4 && (st = wino_weights(&p, nd, err))) return st;
+    p.pack = pack_layer(&p, &nd->in_shape[0]);
     struct conv_p *out = malloc(sizeof *out);
-    if (!out) {
+    p.lz = calloc(1, sizeof *p.lz);
+    if (!out || !p.lz) {
+        free(out);
+        free(p.lz);
         free(p.u);
         free(p.w9);
         return xai_fail(err, XAI_NO_MEMORY, "out of memory");
@@ -197,7 +305,7 @@ static size_t scratch(const void *pp, const struct xai_shape *in, int n_in,
     if (window(p, &in[0], &g, NULL) || is_depthwise(p)) return 0;
     /* any path a run may take: the kept weights', or another on other weights */
     int64_t n = in[0].d[0];
-    size_t kept = p->u ? xai_wino_scratch(&g, p->m / p->a.group, n, p->tile, p->w9) : 0, other;
+    size_t kept = p->tile ? xai_wino_scratch(&g, p->m / p->a.group, n, p->tile, p->w9) : 0, other;
     if (xai_conv_shift_fits(&g, p->m, p->a.group, n))
         other = xai_conv_shift_scratch(&g, p->m);
     else
@@ -246,7 +354,7 @@ static void dw_backward_plane(void *ctx, int64_t i, int tid)
                               c->r->in[1]->data + m * taps, c->r->gin[0]->data + i * g->h * g->w);
 }
 
-static struct xai_wino_job wino_job(const struct conv_p *p, const struct xai_win *g,
+static struct xai_wino_job wino_job(const struct conv_p *p, const float *u, const struct xai_win *g,
                                     const struct xai_op_run *r, int64_t gi)
 {
     int64_t mg = p->m / p->a.group;
@@ -254,7 +362,7 @@ static struct xai_wino_job wino_job(const struct conv_p *p, const struct xai_win
                                  mg,
                                  r->in[0]->shape.d[0],
                                  p->tile,
-                                 p->u + gi * xai_wino_positions(p->tile) * mg * p->cg,
+                                 u ? u + gi * xai_wino_positions(p->tile) * mg * p->cg : NULL,
                                  p->w9 ? p->w9 + gi * 9 * mg * p->cg : NULL,
                                  p->cg * p->a.group * g->h * g->w,
                                  p->m * g->oh * g->ow,
@@ -263,43 +371,54 @@ static struct xai_wino_job wino_job(const struct conv_p *p, const struct xai_win
                                  r->scratch_stride};
 }
 
-static void forward_winograd(const struct conv_p *p, const struct xai_win *g,
+static void forward_winograd(const struct conv_p *p, const float *u, const struct xai_win *g,
                              const struct xai_op_run *r)
 {
     const float *b = p->bias ? r->in[2]->data : NULL;
     int64_t mg = p->m / p->a.group;
     for (int64_t gi = 0; gi < p->a.group; gi++) {
-        struct xai_wino_job j = wino_job(p, g, r, gi);
+        struct xai_wino_job j = wino_job(p, u, g, r, gi);
         xai_wino_forward(&j, r->in[0]->data + gi * g->c * g->h * g->w, b ? b + gi * mg : NULL,
                          r->relu, r->out[0]->data + gi * mg * g->oh * g->ow);
     }
 }
 
-static void backward_winograd(const struct conv_p *p, const struct xai_win *g,
+static void backward_winograd(const struct conv_p *p, const float *u, const struct xai_win *g,
                               const struct xai_op_run *r)
 {
     int64_t mg = p->m / p->a.group;
     for (int64_t gi = 0; gi < p->a.group; gi++) {
-        struct xai_wino_job j = wino_job(p, g, r, gi);
+        struct xai_wino_job j = wino_job(p, u, g, r, gi);
         int64_t off = gi * mg * g->oh * g->ow;
         xai_wino_backward(&j, r->gout[0]->data + off, r->relu ? r->out[0]->data + off : NULL,
                           r->gin[0]->data + gi * g->c * g->h * g->w);
     }
 }
 
-static struct xai_conv_job conv_job(const struct conv_p *p, const struct xai_win *g,
-                                    const struct xai_op_run *r)
+/* Whether a run on weights w takes packed ones (see pack_layer). */
+static bool packs(const struct conv_p *p, const struct xai_win *g, int64_t n, const float *w)
 {
-    return (struct xai_conv_job){g,
-                                 p->m,
-                                 p->a.group,
-                                 r->in[0]->shape.d[0],
-                                 r->in[1]->data,
-                                 p->bias ? r->in[2]->data : NULL,
-                                 r->relu,
-                                 r->par,
-                                 r->scratch,
-                                 r->scratch_stride};
+    return p->pack && w == p->w0 && xai_conv_gemm_narrow(g, n);
+}
+
+/* fwd: for a forward run (packed weights), else backward (their transposes packed). */
+static struct xai_conv_job conv_job(const struct conv_p *p, const struct xai_win *g,
+                                    const struct xai_op_run *r, bool fwd)
+{
+    int64_t n = r->in[0]->shape.d[0];
+    bool pk = packs(p, g, n, r->in[1]->data);
+    return (struct xai_conv_job){.g = g,
+                                 .m = p->m,
+                                 .group = p->a.group,
+                                 .n = n,
+                                 .w = r->in[1]->data,
+                                 .b = p->bias ? r->in[2]->data : NULL,
+                                 .wp = pk && fwd ? derived(&p->lz->wp, build_wp, p) : NULL,
+                                 .wtp = pk && !fwd ? derived(&p->lz->wtp, build_wtp, p) : NULL,
+                                 .relu = r->relu,
+                                 .par = r->par,
+                                 .scratch = r->scratch,
+                                 .stride = r->scratch_stride};
 }
 
 static void forward(const struct xai_op_run *r)
@@ -308,14 +427,17 @@ static void forward(const struct xai_op_run *r)
     struct xai_win g;
     if (window(p, &r->in[0]->shape, &g, NULL)) return;
     int64_t n = r->in[0]->shape.d[0];
-    struct xai_conv_job j = conv_job(p, &g, r);
     struct dw_ctx c = {p, &g, r};
-    switch (path_of(p, &g, n, r->in[1]->data)) {
+    enum path path = path_of(p, &g, n, r->in[1]->data);
+    const float *u = NULL;
+    if (path == PATH_WINO && !wino_u(p, &g, n, &u)) path = PATH_GEMM; /* out of memory */
+    struct xai_conv_job j = conv_job(p, &g, r, true);
+    switch (path) {
     case PATH_DEPTHWISE:
         xai_par_for(r->par, n * p->m, dw_forward_plane, &c);
         break;
     case PATH_WINO:
-        forward_winograd(p, &g, r);
+        forward_winograd(p, u, &g, r);
         break;
     case PATH_SHIFT:
         xai_conv_shift_forward(&j, r->in[0]->data, r->out[0]->data);
@@ -351,12 +473,14 @@ static void backward(const struct xai_op_run *r)
     if (!r->gout[0] || !r->gin[0] || window(p, &r->in[0]->shape, &g, NULL)) return;
     int64_t n = r->in[0]->shape.d[0];
     enum path path = path_of(p, &g, n, r->in[1]->data);
+    const float *u = NULL;
+    if (path == PATH_WINO && !wino_u(p, &g, n, &u)) path = PATH_GEMM; /* out of memory */
     if (path == PATH_WINO) { /* masks a fused Relu's dY itself */
-        backward_winograd(p, &g, r);
+        backward_winograd(p, u, &g, r);
         return;
     }
     if (r->relu) mask_relu(r);
-    struct xai_conv_job j = conv_job(p, &g, r);
+    struct xai_conv_job j = conv_job(p, &g, r, false);
     struct dw_ctx c = {p, &g, r};
     if (path == PATH_DEPTHWISE)
         xai_par_for(r->par, n * p->a.group, dw_backward_plane, &c);

@@ -452,10 +452,12 @@ static void test_conv_winograd(void **state)
     /* 32768+ kernels per group on maps of at most 32 tiles: weights transformed during the
      * call (_winograd_u.c), here and in the 256 x 128 case above: ResNet-18's third stage at
      * batch 1; counts that leave partial blocks of rows and of lanes (200 inputs, 170
-     * outputs); two groups */
+     * outputs); two groups. Such layers build their transformed weights only when a run needs
+     * them: five items (80 tiles, more than a narrow block) */
     CV(1, 256, 14, 14, 256, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
     CV(1, 200, 15, 17, 170, 3, 3, {1, 1}, {1, 1}, {1, 0, 2, 1}, 1, {0, 0}, false, NULL);
     CV(1, 512, 14, 14, 256, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 2, {0, 0}, true, NULL);
+    CV(5, 182, 13, 13, 182, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
     tol_of_max = 0;
 }
 
@@ -474,6 +476,25 @@ static void test_conv_winograd2(void **state)
     CV(2, 128, 7, 7, 128, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 2, {0, 0}, true, NULL);
     CV(16, 64, 8, 8, 64, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, false, NULL);
     CV(2, 256, 7, 7, 256, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+}
+
+/* Batch 1 on maps of at most 64 pixels with the model's weights: im2col products on weights
+ * packed at first use (_pgemm.h; on CPUs with AVX-512F, elsewhere OpenBLAS as before), the
+ * transposes' for backward. ResNet-18's last stage (512 x 4608, 49 columns: two column tiles,
+ * k in chunks of 256); a partial last panel (200 and 72 rows forward, k = 360 and 63 rows
+ * backward) with 64 columns (three tiles) and bias; stride 2 with two groups (49 columns); 1x1
+ * maps (one column) and 29 columns; two groups of 40 x 63 (the groups' packed sizes differ
+ * from their transposes'); pointwise 1x1 (backward adds into dX) with bias. The
+ * fused Relu and the thread pool are checked by check_conv. */
+static void test_conv_packed(void **state)
+{
+    CV(1, 512, 7, 7, 512, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(1, 40, 8, 8, 200, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
+    CV(1, 64, 14, 14, 96, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}, 2, {0, 0}, false, NULL);
+    CV(1, 7, 3, 3, 72, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}, true, NULL);
+    CV(1, 14, 8, 8, 80, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 2, {0, 0}, true, NULL);
+    CV(1, 24, 1, 29, 80, 1, 3, {1, 1}, {1, 1}, {0, 1, 0, 1}, 1, {0, 0}, false, NULL);
+    CV(1, 64, 7, 7, 48, 1, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}, true, NULL);
 }
 
 /* Runs on other weights than the model's (LRP's modified copies) take no Winograd path: they
@@ -1024,25 +1045,16 @@ static void test_threads_share_params(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv_im2col),
-        cmocka_unit_test(test_conv_batch_chunks),
-        cmocka_unit_test(test_conv_bands),
-        cmocka_unit_test(test_conv_shift),
-        cmocka_unit_test(test_conv_winograd),
-        cmocka_unit_test(test_conv_winograd2),
-        cmocka_unit_test(test_conv_foreign_weights),
-        cmocka_unit_test(test_conv_auto_pad),
-        cmocka_unit_test(test_conv_depthwise),
-        cmocka_unit_test(test_conv_pointwise),
-        cmocka_unit_test(test_conv_1d),
-        cmocka_unit_test(test_conv_transpose),
-        cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_matmul),
-        cmocka_unit_test(test_batch_normalization),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_refusals_bn_gemm),
-        cmocka_unit_test(test_macs),
-        cmocka_unit_test(test_threads_share_params),
+        cmocka_unit_test(test_conv_im2col),    cmocka_unit_test(test_conv_batch_chunks),
+        cmocka_unit_test(test_conv_bands),     cmocka_unit_test(test_conv_shift),
+        cmocka_unit_test(test_conv_winograd),  cmocka_unit_test(test_conv_winograd2),
+        cmocka_unit_test(test_conv_packed),    cmocka_unit_test(test_conv_foreign_weights),
+        cmocka_unit_test(test_conv_auto_pad),  cmocka_unit_test(test_conv_depthwise),
+        cmocka_unit_test(test_conv_pointwise), cmocka_unit_test(test_conv_1d),
+        cmocka_unit_test(test_conv_transpose), cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_matmul),         cmocka_unit_test(test_batch_normalization),
+        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_refusals_bn_gemm),
+        cmocka_unit_test(test_macs),           cmocka_unit_test(test_threads_share_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
