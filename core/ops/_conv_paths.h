@@ -4,7 +4,9 @@
  *             small feature maps side by side in one gemm (_conv_gemm.c);
  *   shift     stride 1, few output channels: one sgemm per kernel tap over shifted views of
  *             a zero-padded copy, no im2col (_conv_shift.c);
- *   Winograd  3x3 stride 1 (_winograd.h); depthwise direct loops (_depthwise.h).
+ *   Winograd  3x3 stride 1 (_winograd.h); depthwise direct loops (_depthwise.h);
+ *   direct    the forward of layers with few input channels and strides of 2 or more (RGB
+ *             stems), from phase-split input rows (_conv_direct.c).
  * Each runs all batch items and all groups, and splits its work between the session's
  * threads by shape only (par.h), so its results do not depend on the thread count: batch
  * items in parallel when there are several, otherwise bands, gemm tiles or channels.
@@ -39,6 +41,12 @@ void xai_conv_gemm_backward(const struct xai_conv_job *j, const float *gy, float
 /* Whether this path's products for n items have at most XAI_PGEMM_COLS columns (one item of
  * a map that small: several items go side by side into wider products). */
 bool xai_conv_gemm_narrow(const struct xai_win *g, int64_t n);
+
+/* The direct forward (_conv_direct.c): few input channels, stride 2 or more; avx512: the CPU
+ * runs AVX-512F (xai_pgemm_on()). Backward: another path. */
+bool xai_conv_direct_fits(const struct xai_win *g, int64_t m, int64_t group, bool avx512);
+size_t xai_conv_direct_scratch(const struct xai_win *g);
+void xai_conv_direct_forward(const struct xai_conv_job *j, const float *x, float *y);
 
 bool xai_conv_shift_fits(const struct xai_win *g, int64_t m, int64_t group, int64_t n);
 size_t xai_conv_shift_scratch(const struct xai_win *g, int64_t m);

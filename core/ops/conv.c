@@ -38,7 +38,8 @@ struct conv_p {
     struct xai_conv_attrs a;
     int64_t m, cg; /* output channels; input channels per group */
     bool bias;
-    bool pack; /* narrow im2col products on the model's weights use _pgemm.h (batch 1) */
+    bool own_gemm; /* xai_pgemm_on() at load: own AVX-512 kernels (_pgemm.h, _conv_direct.c) */
+    bool pack;     /* narrow im2col products on the model's weights use _pgemm.h (batch 1) */
     struct conv_lazy *lz;
     float *u;        /* F(4x4, 3x3) weights, group after group (see wino_tile); NULL: none, or
                         built on first use (conv_lazy.u4) */
@@ -138,7 +139,7 @@ static int wino_tile(const struct conv_p *p, const struct xai_shape *x)
     return wide && tiles_of(&g, 2) >= WINO_TILES ? 2 : 0;
 }
 
-enum path { PATH_DEPTHWISE, PATH_WINO, PATH_SHIFT, PATH_GEMM };
+enum path { PATH_DEPTHWISE, PATH_WINO, PATH_SHIFT, PATH_GEMM, PATH_DIRECT };
 
 /* The path for a run on weights w (see the top). Winograd only on the model's own weights:
  * runs on others are LRP's passes on modified copies, whose ratios of small sums Winograd's
@@ -155,7 +156,7 @@ static enum path path_of(const struct conv_p *p, const struct xai_win *g, int64_
 static bool pack_layer(const struct conv_p *p, const struct xai_shape *x)
 {
     struct xai_win g;
-    if (!xai_pgemm_on() || window(p, x, &g, NULL)) return false;
+    if (!p->own_gemm || window(p, x, &g, NULL)) return false;
     return path_of(p, &g, 1, p->w0) == PATH_GEMM && xai_conv_gemm_narrow(&g, 1);
 }
 
@@ -269,6 +270,7 @@ static xai_status init(const struct xai_node_def *nd, void **params, struct xai_
                         nd->name, (long long)p.m, (long long)p.a.group);
     if ((st = xai_conv_bias(nd, 2, p.m, &p.bias, err))) return st;
     p.w0 = nd->in_const[1]->f;
+    p.own_gemm = xai_pgemm_on();
     p.tile = wino_tile(&p, &nd->in_shape[0]);
     if (p.tile == 4 && (st = wino_weights(&p, nd, err))) return st;
     p.pack = pack_layer(&p, &nd->in_shape[0]);
@@ -310,6 +312,9 @@ static size_t scratch(const void *pp, const struct xai_shape *in, int n_in,
         other = xai_conv_shift_scratch(&g, p->m);
     else
         other = xai_conv_gemm_scratch(&g, p->m, p->a.group, n);
+    if (xai_conv_direct_fits(&g, p->m, p->a.group, p->own_gemm) &&
+        xai_conv_direct_scratch(&g) > other)
+        other = xai_conv_direct_scratch(&g);
     return kept > other ? kept : other;
 }
 
@@ -432,6 +437,8 @@ static void forward(const struct xai_op_run *r)
     const float *u = NULL;
     if (path == PATH_WINO && !wino_u(p, &g, n, &u)) path = PATH_GEMM; /* out of memory */
     struct xai_conv_job j = conv_job(p, &g, r, true);
+    if (path == PATH_GEMM && xai_conv_direct_fits(&g, p->m, p->a.group, p->own_gemm))
+        path = PATH_DIRECT; /* the forward only */
     switch (path) {
     case PATH_DEPTHWISE:
         xai_par_for(r->par, n * p->m, dw_forward_plane, &c);
@@ -444,6 +451,9 @@ static void forward(const struct xai_op_run *r)
         break;
     case PATH_GEMM:
         xai_conv_gemm_forward(&j, r->in[0]->data, r->out[0]->data);
+        break;
+    case PATH_DIRECT:
+        xai_conv_direct_forward(&j, r->in[0]->data, r->out[0]->data);
         break;
     }
 }

@@ -478,6 +478,22 @@ static void test_conv_winograd2(void **state)
     CV(2, 256, 7, 7, 256, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1, {0, 0}, true, NULL);
 }
 
+/* Few input channels with strides of 2 or more: the forward runs direct (_conv_direct.c, on
+ * CPUs with AVX-512F; the backward im2col). ResNet's stem at a smaller size with bias (its
+ * 112-pixel rows: two tiles of 48 and one of 16); a grey image, 20 output channels (a tile of
+ * 4 channels) and rows of 50 pixels (a full tile and a partial one); stride 3 with a
+ * 5 x 3 kernel and asymmetric pads; four channels with an 8 x 8 kernel (64 taps); stride 2
+ * with no padding and pads past the kernel's reach. */
+static void test_conv_direct(void **state)
+{
+    CV(1, 3, 224, 224, 64, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, {0, 0}, true, NULL);
+    CV(2, 1, 45, 100, 20, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, {0, 0}, false, NULL);
+    CV(1, 3, 31, 40, 16, 5, 3, {3, 3}, {1, 1}, {2, 0, 1, 2}, 1, {0, 0}, true, NULL);
+    CV(1, 4, 30, 30, 9, 8, 8, {2, 2}, {1, 1}, {1, 2, 3, 4}, 1, {0, 0}, true, NULL);
+    CV(1, 2, 19, 21, 8, 3, 3, {2, 2}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}, false, NULL);
+    CV(1, 3, 17, 17, 12, 3, 3, {2, 2}, {1, 1}, {4, 4, 4, 4}, 1, {0, 0}, true, NULL);
+}
+
 /* Batch 1 on maps of at most 64 pixels with the model's weights: im2col products on weights
  * packed at first use (_pgemm.h; on CPUs with AVX-512F, elsewhere OpenBLAS as before), the
  * transposes' for backward. ResNet-18's last stage (512 x 4608, 49 columns: two column tiles,
@@ -1045,16 +1061,27 @@ static void test_threads_share_params(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv_im2col),    cmocka_unit_test(test_conv_batch_chunks),
-        cmocka_unit_test(test_conv_bands),     cmocka_unit_test(test_conv_shift),
-        cmocka_unit_test(test_conv_winograd),  cmocka_unit_test(test_conv_winograd2),
-        cmocka_unit_test(test_conv_packed),    cmocka_unit_test(test_conv_foreign_weights),
-        cmocka_unit_test(test_conv_auto_pad),  cmocka_unit_test(test_conv_depthwise),
-        cmocka_unit_test(test_conv_pointwise), cmocka_unit_test(test_conv_1d),
-        cmocka_unit_test(test_conv_transpose), cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_matmul),         cmocka_unit_test(test_batch_normalization),
-        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_refusals_bn_gemm),
-        cmocka_unit_test(test_macs),           cmocka_unit_test(test_threads_share_params),
+        cmocka_unit_test(test_conv_im2col),
+        cmocka_unit_test(test_conv_batch_chunks),
+        cmocka_unit_test(test_conv_bands),
+        cmocka_unit_test(test_conv_shift),
+        cmocka_unit_test(test_conv_winograd),
+        cmocka_unit_test(test_conv_winograd2),
+        cmocka_unit_test(test_conv_packed),
+        cmocka_unit_test(test_conv_direct),
+        cmocka_unit_test(test_conv_foreign_weights),
+        cmocka_unit_test(test_conv_auto_pad),
+        cmocka_unit_test(test_conv_depthwise),
+        cmocka_unit_test(test_conv_pointwise),
+        cmocka_unit_test(test_conv_1d),
+        cmocka_unit_test(test_conv_transpose),
+        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_batch_normalization),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_refusals_bn_gemm),
+        cmocka_unit_test(test_macs),
+        cmocka_unit_test(test_threads_share_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
