@@ -23,18 +23,18 @@
 #define DIRECT_C 4     /* at most this many input channels, */
 #define DIRECT_TAPS 64 /* kernels of at most this many taps (and columns), strides of 2 or more */
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+
+#define KERNEL __attribute__((target("avx512f")))
+#define INLINE_KERNEL static inline __attribute__((always_inline, target("avx512f")))
+
 /* Floats of one row's phases: c kh rows of s phases of pl = ow + kw + 16 floats (the last
  * tile of a row loads whole vectors: up to 15 pixels past ow, computed and not stored). */
 static int64_t phase_floats(const struct xai_win *g)
 {
     return g->c * g->kh * g->sw * (g->ow + g->kw + 16);
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#include <immintrin.h>
-
-#define KERNEL __attribute__((target("avx512f")))
-#define INLINE_KERNEL static inline __attribute__((always_inline, target("avx512f")))
 
 bool xai_conv_direct_fits(const struct xai_win *g, int64_t m, int64_t group, bool avx512)
 {
