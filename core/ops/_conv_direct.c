@@ -16,8 +16,6 @@
  */
 #include "_conv_paths.h"
 
-#include <string.h>
-
 #define MB 8           /* output channels per tile */
 #define XV 3           /* vectors of 16 output pixels per tile */
 #define DIRECT_C 4     /* at most this many input channels, */

@@ -33,7 +33,8 @@
 #define CONV_BAND_COLS 448
 
 /* Products of at most this many columns run on packed weights when the job has them
- * (_pgemm.h): ... */
+ * (_pgemm.h): batch 1 on maps of 8x8 and less. Wider ones (256, 1024 columns) gained nothing
+ * over OpenBLAS, which packs them once for many columns. */
 #ifndef CONV_PGEMM_COLS
 #define CONV_PGEMM_COLS 64
 #endif
@@ -182,9 +183,9 @@ static void fwd_band(void *ctx, int64_t i, int tid)
     const float *xg = t.in + t.gi * t.j->g->c * t.d.hw;
     xai_im2col(&t.band, xg, col, t.cols);
     float *y = t.out + t.gi * t.d.mg * t.d.ohw + t.y0 * t.j->g->ow;
-    if (packed(&t, false, t.cols)) {
-        xai_pgemm(NULL, packed(&t, false, t.cols), t.d.mg, t.d.kk, col, t.cols, t.cols, t.j->b,
-                  t.j->relu, y, t.d.ohw);
+    const float *wp = packed(&t, false, t.cols);
+    if (wp) {
+        xai_pgemm(NULL, wp, t.d.mg, t.d.kk, col, t.cols, t.cols, t.j->b, t.j->relu, y, t.d.ohw);
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)t.d.mg, (int)t.cols, (int)t.d.kk,
@@ -264,9 +265,9 @@ static void bwd_band(void *ctx, int64_t i, int tid)
     set_band(&t, (2 * i + t.parity) * t.d.rows);
     float *col = scratch_at(t.e, tid);
     const float *gy = t.in + t.gi * t.d.mg * t.d.ohw + t.y0 * t.j->g->ow;
-    if (packed(&t, true, t.cols))
-        xai_pgemm(NULL, packed(&t, true, t.cols), t.d.kk, t.d.mg, gy, t.d.ohw, t.cols, false, false,
-                  col, t.cols);
+    const float *wtp = packed(&t, true, t.cols);
+    if (wtp)
+        xai_pgemm(NULL, wtp, t.d.kk, t.d.mg, gy, t.d.ohw, t.cols, false, false, col, t.cols);
     else
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)t.d.kk, (int)t.cols, (int)t.d.mg,
                     1.f, weights(&t), (int)t.d.kk, gy, (int)t.d.ohw, 0.f, col, (int)t.cols);

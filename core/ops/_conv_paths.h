@@ -26,7 +26,7 @@ struct xai_conv_job {
     int64_t m, group, n;     /* output channels (all groups), groups, batch items */
     const float *w, *b;      /* weights [m][c * kh * kw], bias (NULL: none) */
     const float *wp, *wtp;   /* NULL, or w and its transpose packed for _pgemm.h, group after
-                                group: products of at most XAI_PGEMM_COLS columns use them */
+                                group: products of at most CONV_PGEMM_COLS columns use them */
     bool relu;               /* forward: y = max(conv + b, 0) (a fused Relu, op.h) */
     xai_par *par;
     float *scratch; /* thread tid's block: scratch + tid * stride */
@@ -38,7 +38,7 @@ size_t xai_conv_gemm_scratch(const struct xai_win *g, int64_t m, int64_t group, 
 /* y = conv(x) + b, overwritten; backward: gx += the adjoint applied to gy. */
 void xai_conv_gemm_forward(const struct xai_conv_job *j, const float *x, float *y);
 void xai_conv_gemm_backward(const struct xai_conv_job *j, const float *gy, float *gx);
-/* Whether this path's products for n items have at most XAI_PGEMM_COLS columns (one item of
+/* Whether this path's products for n items have at most CONV_PGEMM_COLS columns (one item of
  * a map that small: several items go side by side into wider products). */
 bool xai_conv_gemm_narrow(const struct xai_win *g, int64_t n);
 

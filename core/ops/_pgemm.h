@@ -11,10 +11,11 @@
  * (prefetching ahead) while it computes C = op(W) . B: 16 rows of C as one AVX-512 vector,
  * B's elements broadcast, up to 28 columns' accumulators in registers.
  *
- * Each element of C is computed by one thread in a fixed order (the loop's items are panels),
- * so results do not depend on the thread count. Products of at most XAI_PGEMM_COLS columns
- * only. Callers check xai_pgemm_on() first (x86-64 with AVX-512F, and XAI_PGEMM=0 not set),
- * and otherwise use OpenBLAS on the unpacked matrix.
+ * Each element of C is computed by one thread in a fixed order (the loop's items are panels
+ * by blocks of up to 64 columns), so results do not depend on the thread count. Any n works;
+ * callers keep it to narrow products (_conv_gemm.c: CONV_PGEMM_COLS), where it beats
+ * OpenBLAS. Callers check xai_pgemm_on() first (x86-64 with AVX-512F, and XAI_PGEMM=0 not
+ * set), and otherwise use OpenBLAS on the unpacked matrix.
  */
 #ifndef XAI_OPS_PGEMM_H
 #define XAI_OPS_PGEMM_H

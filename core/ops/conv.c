@@ -28,8 +28,7 @@
  * memory only in processes that run those. Shared by the node's params and their crop copies
  * (crop_window); set once, atomically, so sessions on several threads may race to build them. */
 struct conv_lazy {
-    _Atomic(float *) u2;  /* F(2x2, 3x3) weights, group after group */
-    _Atomic(float *) u4;  /* F(4x4, 3x3) ones of layers that keep them tap by tap (p->w9) */
+    _Atomic(float *) u;   /* Winograd weights (see wino_u), group after group */
     _Atomic(float *) wp;  /* packed for _pgemm.h, group after group (forward) */
     _Atomic(float *) wtp; /* their transposes packed (backward) */
 };
@@ -42,7 +41,7 @@ struct conv_p {
     bool pack;     /* narrow im2col products on the model's weights use _pgemm.h (batch 1) */
     struct conv_lazy *lz;
     float *u;        /* F(4x4, 3x3) weights, group after group (see wino_tile); NULL: none, or
-                        built on first use (conv_lazy.u4) */
+                        built on first use (conv_lazy.u, see wino_u) */
     int tile;        /* their output tile: 4 (F(4x4, 3x3)) or 2 (F(2x2, 3x3)) */
     float *w9;       /* F(4x4, 3x3) on maps of at most WINO_FLY_TILES tiles: the weights tap by
                         tap, group after group (xai_wino_job.w9); NULL: none */
@@ -57,8 +56,7 @@ static void free_params(void *pp)
         free(p->u);
         free(p->w9);
         if (p->lz) {
-            free(atomic_load(&p->lz->u2));
-            free(atomic_load(&p->lz->u4));
+            free(atomic_load(&p->lz->u));
             free(atomic_load(&p->lz->wp));
             free(atomic_load(&p->lz->wtp));
         }
@@ -186,24 +184,15 @@ static xai_status wino_weights(struct conv_p *p, const struct xai_node_def *nd, 
     return XAI_OK;
 }
 
-/* F(4x4, 3x3) weights of a layer that keeps them tap by tap, built on first use (NULL: out of
- * memory). */
-static float *build_u4(const struct conv_p *p)
+/* Winograd weights built on first use (NULL: out of memory): F(2x2, 3x3)'s from the model's
+ * weights, or F(4x4, 3x3)'s of a layer that keeps them tap by tap from those (p->w9). */
+static float *build_u(const struct conv_p *p)
 {
-    int64_t mg = p->m / p->a.group, per = xai_wino_positions(4) * mg * p->cg;
+    int64_t mg = p->m / p->a.group, per = xai_wino_positions(p->tile) * mg * p->cg;
     float *u = malloc(sizeof(float) * (size_t)(per * p->a.group));
     for (int64_t gi = 0; u && gi < p->a.group; gi++)
-        xai_wino_weights(NULL, mg, p->cg, 4, p->w9 + gi * 9 * mg * p->cg, u + gi * per);
-    return u;
-}
-
-/* F(2x2, 3x3) weights of the model's, built on first use (NULL: out of memory). */
-static float *build_u2(const struct conv_p *p)
-{
-    int64_t mg = p->m / p->a.group, per = xai_wino_positions(2) * mg * p->cg;
-    float *u = malloc(sizeof(float) * (size_t)(per * p->a.group));
-    for (int64_t gi = 0; u && gi < p->a.group; gi++)
-        xai_wino_weights(p->w0 + gi * mg * p->cg * 9, mg, p->cg, 2, NULL, u + gi * per);
+        xai_wino_weights(p->tile == 2 ? p->w0 + gi * mg * p->cg * 9 : NULL, mg, p->cg, p->tile,
+                         p->tile == 4 ? p->w9 + gi * 9 * mg * p->cg : NULL, u + gi * per);
     return u;
 }
 
@@ -251,7 +240,7 @@ static bool wino_u(const struct conv_p *p, const struct xai_win *g, int64_t n, c
         *u = p->u;
         return true;
     }
-    *u = p->tile == 2 ? derived(&p->lz->u2, build_u2, p) : derived(&p->lz->u4, build_u4, p);
+    *u = derived(&p->lz->u, build_u, p);
     return *u != NULL;
 }
 
