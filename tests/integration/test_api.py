@@ -7,6 +7,7 @@ import json
 import os
 import re
 import tempfile
+import time
 import unittest
 
 from xaidtest import (MODEL, MODELS, Server, check_map, contract, curl, decode_class_map,
@@ -95,8 +96,8 @@ class Operations(unittest.TestCase):
         for _ in range(2):
             C.check(post("explain", example("clear-1.png")), EXPLAIN, "POST", 200)
         C.check(post("predict", example("clear-1.png")), PREDICT, "POST", 200)
-        after = parse_metrics(get("/metrics").body.decode())
         route = "/v1/models/{model}/explain"
+        proute = "/v1/models/{model}/predict"
 
         def count(m, route, status, method=None):
             return sum(v for l, v in m.get("xaid_requests_total", [])
@@ -104,9 +105,20 @@ class Operations(unittest.TestCase):
                        and l.get("http_method") == "POST"
                        and (method is None or l.get("method") == method))
 
+        # A request is counted when libmicrohttpd reports it complete, after its last byte has
+        # gone out: the client can read /metrics first (seen under the sanitizers). Wait up to
+        # 5 s for the counts to land, then check them.
+        deadline = time.monotonic() + 5
+        while True:
+            after = parse_metrics(get("/metrics").body.decode())
+            if (count(after, route, "200", "gradcam") - count(before, route, "200", "gradcam") >= 2
+                    and count(after, proute, "200") - count(before, proute, "200") >= 1
+                    or time.monotonic() > deadline):
+                break
+            time.sleep(0.05)
+
         self.assertGreaterEqual(count(after, route, "200", "gradcam") -
                                 count(before, route, "200", "gradcam"), 2)
-        proute = "/v1/models/{model}/predict"
         self.assertGreaterEqual(count(after, proute, "200") - count(before, proute, "200"), 1)
         hist = lambda m: sum(v for l, v in m.get("xaid_request_duration_seconds_count", [])
                              if l.get("route") == route)
