@@ -5,8 +5,9 @@
  *   shift     stride 1, few output channels: one sgemm per kernel tap over shifted views of
  *             a zero-padded copy, no im2col (_conv_shift.c);
  *   Winograd  3x3 stride 1 (_winograd.h); depthwise direct loops (_depthwise.h);
- *   direct    the forward of layers with few input channels and strides of 2 or more (RGB
- *             stems), from phase-split input rows (_conv_direct.c).
+ *   direct    layers with few input channels and strides of 2 or more (RGB stems): the
+ *             forward from phase-split input rows (_conv_direct.c), the backward of 5- to
+ *             8-wide kernels over dY's nonzero elements (_conv_direct_bwd.c).
  * Each runs all batch items and all groups, and splits its work between the session's
  * threads by shape only (par.h), so its results do not depend on the thread count: batch
  * items in parallel when there are several, otherwise bands, gemm tiles or channels.
@@ -47,6 +48,14 @@ bool xai_conv_gemm_narrow(const struct xai_win *g, int64_t n);
 bool xai_conv_direct_fits(const struct xai_win *g, int64_t m, int64_t group, bool avx512);
 size_t xai_conv_direct_scratch(const struct xai_win *g);
 void xai_conv_direct_forward(const struct xai_conv_job *j, const float *x, float *y);
+/* The direct backward over dY's nonzero elements (_conv_direct_bwd.c): those layers with
+ * kernels 5 to 8 wide. mask: NULL, or a fused Relu's output (gy counts where it is > 0: gy is
+ * zeroed in place elsewhere); gx += the adjoint applied to gy. Its scratch holds the packed
+ * weights at thread 0's. */
+bool xai_conv_direct_bwd_fits(const struct xai_win *g, int64_t m, int64_t group, bool avx512);
+size_t xai_conv_direct_bwd_scratch(const struct xai_win *g, int64_t m);
+void xai_conv_direct_backward(const struct xai_conv_job *j, float *gy, const float *mask,
+                              float *gx);
 
 bool xai_conv_shift_fits(const struct xai_win *g, int64_t m, int64_t group, int64_t n);
 size_t xai_conv_shift_scratch(const struct xai_win *g, int64_t m);

@@ -304,6 +304,9 @@ static size_t scratch(const void *pp, const struct xai_shape *in, int n_in,
     if (xai_conv_direct_fits(&g, p->m, p->a.group, p->own_gemm) &&
         xai_conv_direct_scratch(&g) > other)
         other = xai_conv_direct_scratch(&g);
+    if (xai_conv_direct_bwd_fits(&g, p->m, p->a.group, p->own_gemm) &&
+        xai_conv_direct_bwd_scratch(&g, p->m) > other)
+        other = xai_conv_direct_bwd_scratch(&g, p->m);
     return kept > other ? kept : other;
 }
 
@@ -478,8 +481,13 @@ static void backward(const struct xai_op_run *r)
         backward_winograd(p, u, &g, r);
         return;
     }
-    if (r->relu) mask_relu(r);
     struct xai_conv_job j = conv_job(p, &g, r, false);
+    if (path == PATH_GEMM && xai_conv_direct_bwd_fits(&g, p->m, p->a.group, p->own_gemm)) {
+        xai_conv_direct_backward(&j, r->gout[0]->data, r->relu ? r->out[0]->data : NULL,
+                                 r->gin[0]->data);
+        return;
+    }
+    if (r->relu) mask_relu(r);
     struct dw_ctx c = {p, &g, r};
     if (path == PATH_DEPTHWISE)
         xai_par_for(r->par, n * p->a.group, dw_backward_plane, &c);

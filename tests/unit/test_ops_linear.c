@@ -310,6 +310,15 @@ static void conv_ref(const struct cv *cv, const struct geo *g, const float *x, c
 
 /* check_conv runs on a copy of the weights (not the node's constant) */
 static bool foreign_weights;
+/* check_conv's dY: in bands of 8 output rows, every other band keeps about one element in 8
+ * (as behind a max pool) and the others all, so that blocks of both kinds meet in one run */
+static bool sparse_gy;
+
+static void sparsify(float *gy, int64_t n, int64_t oh, int64_t ow)
+{
+    for (int64_t i = 0; i < n; i++)
+        if ((i / ow % oh / 8) % 2 && ((uint32_t)i * 2654435761u >> 7) % 8) gy[i] = 0.f;
+}
 
 static void check_conv(const struct cv *cv)
 {
@@ -337,7 +346,9 @@ static void check_conv(const struct cv *cv)
     run_forward(&nd, &r);
     conv_ref(cv, &g, x, w, b, NULL, ref);
     expect_close("Conv forward", r.y, ref, ny, 0.f);
-    float *gy = random_buf(ny), *gx = run_backward(&nd, &r, 0, gy);
+    float *gy = random_buf(ny);
+    if (sparse_gy) sparsify(gy, ny, g.oh, g.ow);
+    float *gx = run_backward(&nd, &r, 0, gy);
     memset(ref, 0, sizeof(double) * (size_t)nx);
     conv_ref(cv, &g, NULL, w, NULL, gy, ref);
     expect_close("Conv backward", gx, ref, nx, PREFILL);
@@ -479,13 +490,24 @@ static void test_conv_winograd2(void **state)
 }
 
 /* Few input channels with strides of 2 or more: the forward runs direct (_conv_direct.c, on
- * CPUs with AVX-512F; the backward im2col). ResNet's stem at a smaller size with bias (its
- * 112-pixel rows: two tiles of 48 and one of 16); a grey image, 20 output channels (a tile of
- * 4 channels) and rows of 50 pixels (a full tile and a partial one); stride 3 with a
- * 5 x 3 kernel and asymmetric pads; four channels with an 8 x 8 kernel (64 taps); stride 2
- * with no padding and pads past the kernel's reach. */
+ * CPUs with AVX-512F), and for kernels 5 to 8 wide the backward too (_conv_direct_bwd.c;
+ * check_conv's fused Relu gives it a sparse dY). For the backward: three items of a 5 x 6
+ * kernel with stride 3 (blocks of 4 output rows, one of them odd), and no padding where the
+ * windows stop short of the last input column. ResNet's stem at full size with bias (its
+ * 112-pixel rows: two tiles of 48 and one of 16; 28 blocks); a grey image, two items, 20 output
+ * channels (a tile of 4 channels) and rows of 50 pixels (a full tile and a partial one);
+ * stride 3 with a 5 x 3 kernel and asymmetric pads; four channels with an 8 x 8 kernel (64
+ * taps; 32 kernel rows, 16 vectors) and 9 output channels; stride 2 with no padding and pads
+ * past the kernel's reach. */
 static void test_conv_direct(void **state)
 {
+    sparse_gy = true; /* the backward's lists (blocks of 4 output rows: 2 sparse, 2 dense) */
+    CV(2, 3, 96, 80, 64, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, {0, 0}, true, NULL);
+    CV(1, 4, 60, 50, 9, 8, 8, {2, 2}, {1, 1}, {1, 2, 3, 4}, 1, {0, 0}, false, NULL);
+    CV(3, 2, 23, 29, 8, 5, 6, {3, 3}, {1, 1}, {2, 1, 0, 3}, 1, {0, 0}, true, NULL);
+    sparse_gy = false;
+    CV(3, 2, 23, 29, 8, 5, 6, {3, 3}, {1, 1}, {2, 1, 0, 3}, 1, {0, 0}, true, NULL);
+    CV(1, 1, 20, 22, 8, 5, 5, {2, 2}, {1, 1}, {0, 0, 0, 0}, 1, {0, 0}, false, NULL);
     CV(1, 3, 224, 224, 64, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, {0, 0}, true, NULL);
     CV(2, 1, 45, 100, 20, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1, {0, 0}, false, NULL);
     CV(1, 3, 31, 40, 16, 5, 3, {3, 3}, {1, 1}, {2, 0, 1, 2}, 1, {0, 0}, true, NULL);
@@ -628,7 +650,9 @@ static void check_convt(const struct cv *cv)
     run_forward(&nd, &r);
     convt_ref(cv, &g, x, w, NULL, ref);
     expect_close("ConvTranspose forward", r.y, ref, ny, 0.f);
-    float *gy = random_buf(ny), *gx = run_backward(&nd, &r, 0, gy);
+    float *gy = random_buf(ny);
+    if (sparse_gy) sparsify(gy, ny, g.oh, g.ow);
+    float *gx = run_backward(&nd, &r, 0, gy);
     memset(ref, 0, sizeof(double) * (size_t)nx);
     convt_ref(cv, &g, NULL, w, gy, ref);
     expect_close("ConvTranspose backward", gx, ref, nx, PREFILL);
