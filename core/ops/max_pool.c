@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "_layout.h"
+#include "_pgemm.h"
 #include "_pool.h"
 #include "_util.h"
 
@@ -86,9 +87,92 @@ static void full_columns(const struct xai_pool_geom *g, int64_t *a, int64_t *b)
     if (*a > *b) *a = *b;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+
+/* Whether argmax16 and max16 run: AVX-512F (xai_pgemm_on()) and a horizontal stride of 1 or 2. */
+static bool vec_argmax(const struct xai_pool_geom *g)
+{
+    return (g->s[2] == 1 || g->s[2] == 2) && xai_pgemm_on();
+}
+
+/* The window's tap line at off: element t is x[off + s t], t < n (stride 2: the even elements
+ * of 32 consecutive floats, loaded only as far as needed). */
+static inline __attribute__((always_inline, target("avx512f"))) __m512
+tap_line(const float *x, int64_t off, int64_t s, int n)
+{
+    int need = (n - 1) * (int)s + 1;
+    __mmask16 m0 = need >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << need) - 1);
+    __m512 a = _mm512_maskz_loadu_ps(m0, x + off);
+    if (s == 1) return a;
+    __mmask16 m1 = need <= 16   ? 0
+                   : need >= 32 ? (__mmask16)0xffff
+                                : (__mmask16)((1u << (need - 16)) - 1);
+    __m512 b = _mm512_maskz_loadu_ps(m1, x + off + 16);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(a, even, b);
+}
+
+/* bi[t] = the plane index of the first maximum (row-major scan, strict >) of whole window t <
+ * n of the rows [y0, y1) whose first tap is at base + s t: as the scalar loop below finds it,
+ * 16 windows at once. */
+static __attribute__((target("avx512f"))) void argmax16(const float *x, int64_t w, int64_t y0,
+                                                        int64_t y1, int64_t kw, int64_t s,
+                                                        int32_t base, int n, int32_t *bi)
+{
+    const __m512i step =
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32((int)s));
+    __m512 bv = tap_line(x, base, s, n);
+    __m512i bix = _mm512_add_epi32(_mm512_set1_epi32(base), step);
+    for (int64_t i = y0; i < y1; i++)
+        for (int64_t j = i == y0 ? 1 : 0; j < kw; j++) {
+            int32_t off = (int32_t)((i - y0) * w + j) + base;
+            __m512 v = tap_line(x, off, s, n);
+            __mmask16 gt = _mm512_cmp_ps_mask(v, bv, _CMP_GT_OQ);
+            bv = _mm512_mask_mov_ps(bv, gt, v);
+            bix = _mm512_mask_mov_epi32(bix, gt, _mm512_add_epi32(_mm512_set1_epi32(off), step));
+        }
+    _mm512_storeu_si512(bi, bix);
+}
+
+/* y[t] = the maximum of whole window t < n (first tap at base + s t), as the scalar loop of
+ * forward_plane_2d finds it (v > y ? v : y, which is what max_ps computes). */
+static __attribute__((target("avx512f"))) void max16(const float *x, int64_t w, int64_t y0,
+                                                     int64_t y1, int64_t kw, int64_t s,
+                                                     int32_t base, int n, float *y)
+{
+    __m512 bv = tap_line(x, base, s, n);
+    for (int64_t i = y0; i < y1; i++)
+        for (int64_t j = i == y0 ? 1 : 0; j < kw; j++)
+            bv = _mm512_max_ps(tap_line(x, (int32_t)((i - y0) * w + j) + base, s, n), bv);
+    _mm512_mask_storeu_ps(y, n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1), bv);
+}
+
+#else
+
+static bool vec_argmax(const struct xai_pool_geom *g)
+{
+    return false;
+}
+
+static void argmax16(const float *x, int64_t w, int64_t y0, int64_t y1, int64_t kw, int64_t s,
+                     int32_t base, int n, int32_t *bi)
+{
+}
+
+static void max16(const float *x, int64_t w, int64_t y0, int64_t y1, int64_t kw, int64_t s,
+                  int32_t base, int n, float *y)
+{
+}
+
+#endif
+
 /* One plane x [h, w] -> y [oh, ow]. Columns whose windows are whole are done tap by tap
- * across the row (the same per-window order, vectorisable); the others one by one. */
-static void forward_plane_2d(const struct xai_pool_geom *g, const float *x, float *y)
+ * across the row (the same per-window order; vec: 16 at a time in AVX-512 registers, else
+ * vectorised by the compiler); the others one by one. */
+static void forward_plane_2d(const struct xai_pool_geom *g, const float *x, float *y, bool vec)
 {
     int64_t h = g->in[1], w = g->in[2], s = g->s[2], p = g->pb[2], kw = g->k[2], fa, fb;
     full_columns(g, &fa, &fb);
@@ -103,6 +187,12 @@ static void forward_plane_2d(const struct xai_pool_geom *g, const float *x, floa
             y[ox] = y0 < y1 && x0 < x1 ? *window_argmax(x, w, y0, y1, x0, x1) : 0.f;
         }
         if (y0 >= y1 || fa >= fb) continue;
+        if (vec) {
+            for (int64_t c0 = fa; c0 < fb; c0 += 16)
+                max16(x, w, y0, y1, kw, s, (int32_t)(y0 * w + c0 * s - p),
+                      (int)(fb - c0 < 16 ? fb - c0 : 16), y + c0);
+            continue;
+        }
         const float *row = x + y0 * w; /* (ox * s - p >= 0 for whole windows) */
         for (int64_t ox = fa; ox < fb; ox++) y[ox] = row[ox * s - p];
         for (int64_t i = y0; i < y1; i++, row += w)
@@ -117,11 +207,33 @@ static void forward_plane_2d(const struct xai_pool_geom *g, const float *x, floa
 /* Output columns done together by backward_plane_2d (stack buffers, no allocation). */
 #define CHUNK 128
 
+/* bi[t] = the plane index of the first maximum of whole window t < n, as argmax16. */
+static void argmax_chunk(const float *x, int64_t w, int64_t y0, int64_t y1, int64_t kw, int64_t s,
+                         int32_t base, int64_t n, float *bv, int32_t *bi)
+{
+    for (int64_t t = 0; t < n; t++) {
+        bv[t] = x[base + t * s];
+        bi[t] = base + (int32_t)(t * s);
+    }
+    for (int64_t i = y0; i < y1; i++)
+        for (int64_t j = i == y0 ? 1 : 0; j < kw; j++) {
+            int32_t off = (int32_t)((i - y0) * w + j) + base;
+            for (int64_t t = 0; t < n; t++) { /* branchless: vectorises */
+                int32_t at = off + (int32_t)(t * s);
+                float v = x[at], b = bv[t];
+                int32_t gt = -(int32_t)(v > b);
+                bv[t] = v > b ? v : b;
+                bi[t] = (at & gt) | (bi[t] & ~gt);
+            }
+        }
+}
+
 /* Backward of one plane: each output's gradient goes to its window's first maximum, added in
- * output order as the generic path does. Whole windows find their maxima CHUNK columns at a
- * time, tap by tap as in forward_plane_2d, tracking plane-local indices. */
+ * output order as the generic path does. Whole windows find their maxima tap by tap as in
+ * forward_plane_2d, tracking plane-local indices: 16 columns at a time in AVX-512 registers
+ * (vec), else CHUNK at a time. */
 static void backward_plane_2d(const struct xai_pool_geom *g, const float *x, const float *gy,
-                              float *gx)
+                              float *gx, bool vec)
 {
     int64_t h = g->in[1], w = g->in[2], s = g->s[2], p = g->pb[2], kw = g->k[2], fa, fb;
     full_columns(g, &fa, &fb);
@@ -133,24 +245,14 @@ static void backward_plane_2d(const struct xai_pool_geom *g, const float *x, con
         if (y0 >= y1) continue;
         for (int64_t ox = 0; ox < g->out[2]; ox++) {
             if (ox == fa) {
-                for (int64_t c0 = fa; c0 < fb; c0 += CHUNK) {
-                    int64_t n = fb - c0 < CHUNK ? fb - c0 : CHUNK;
+                int64_t chunk = vec ? 16 : CHUNK;
+                for (int64_t c0 = fa; c0 < fb; c0 += chunk) {
+                    int64_t n = fb - c0 < chunk ? fb - c0 : chunk;
                     int32_t base = (int32_t)(y0 * w + c0 * s - p);
-                    for (int64_t t = 0; t < n; t++) {
-                        bv[t] = x[base + t * s];
-                        bi[t] = base + (int32_t)(t * s);
-                    }
-                    for (int64_t i = y0; i < y1; i++)
-                        for (int64_t j = i == y0 ? 1 : 0; j < kw; j++) {
-                            int32_t off = (int32_t)((i - y0) * w + j) + base;
-                            for (int64_t t = 0; t < n; t++) { /* branchless: vectorises */
-                                int32_t at = off + (int32_t)(t * s);
-                                float v = x[at], b = bv[t];
-                                int32_t gt = -(int32_t)(v > b);
-                                bv[t] = v > b ? v : b;
-                                bi[t] = (at & gt) | (bi[t] & ~gt);
-                            }
-                        }
+                    if (vec)
+                        argmax16(x, w, y0, y1, kw, s, base, (int)n, bi);
+                    else
+                        argmax_chunk(x, w, y0, y1, kw, s, base, n, bv, bi);
                     for (int64_t t = 0; t < n; t++) gx[bi[t]] += gy[c0 + t];
                 }
                 ox = fb;
@@ -166,7 +268,7 @@ static void backward_plane_2d(const struct xai_pool_geom *g, const float *x, con
 struct plain_ctx {
     const struct xai_op_run *r;
     const struct xai_pool_geom *g;
-    bool back;
+    bool back, vec; /* vec: vec_argmax */
 };
 
 static void plain_planes(void *ctx, int64_t p0, int64_t p1)
@@ -178,15 +280,15 @@ static void plain_planes(void *ctx, int64_t p0, int64_t p1)
     for (int64_t p = p0; p < p1; p++) {
         if (c->back)
             backward_plane_2d(g, x + p * isz, c->r->gout[0]->data + p * osz,
-                              c->r->gin[0]->data + p * isz);
+                              c->r->gin[0]->data + p * isz, c->vec);
         else
-            forward_plane_2d(g, x + p * isz, c->r->out[0]->data + p * osz);
+            forward_plane_2d(g, x + p * isz, c->r->out[0]->data + p * osz, c->vec);
     }
 }
 
 static void run_plain_2d(const struct xai_op_run *r, const struct xai_pool_geom *g, bool back)
 {
-    struct plain_ctx c = {r, g, back};
+    struct plain_ctx c = {r, g, back, vec_argmax(g)};
     xai_par_range(r->par, g->planes, xai_par_piece(g->in[1] * g->in[2]), plain_planes, &c);
 }
 
