@@ -24,6 +24,7 @@ struct xai_wgeo {
     int64_t lp;     /* floats of one line buffer (>= tile * tw + 2) */
     int64_t ub;     /* floats of weights transformed during a call, per thread (0: none) */
     size_t scratch; /* floats per thread: V and M of a block, ub, the line buffers */
+    bool pf;        /* prefetch the next channel's rows (the tensors exceed the caches) */
 };
 
 /* The transforms run on g tile rows ty .. ty + g - 1 of one plane at once, their
