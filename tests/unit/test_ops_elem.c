@@ -30,6 +30,7 @@ struct call {
     const float *data[MAX_IN];
     const int64_t *ints[MAX_IN]; /* int64 constant input */
     bool cst[MAX_IN], absent[MAX_IN];
+    bool relu;          /* a fused Relu (op.h: xai_op_run.relu), forward and backward */
     const float *gy;    /* when set, backward runs after forward ... */
     float *gin[MAX_IN]; /* ... accumulating into these (NULL: not wanted) */
     struct xai_shape oshape;
@@ -106,6 +107,7 @@ static void execute(const struct xai_op_def *d, void *params, struct call *c)
     float *scratch = calloc(sc + 1, sizeof(float));
     assert_non_null(scratch);
     struct xai_op_run r = {params, c->n_in, pin, 1, pout, pgy, pgin, scratch, 1};
+    r.relu = c->relu;
     d->forward(&r);
     if (c->gy) {
         tgy.data = (float *)c->gy;
@@ -245,6 +247,35 @@ static void test_add_backward_reduces(void **state)
     assert_float_equal(gb[0], 1 + 1 + 4, 0);
     assert_float_equal(gb[1], 1 + 2 + 5, 0);
     assert_float_equal(gb[2], 1 + 3 + 6, 0);
+}
+
+/* Add with a fused Relu: forward max(a + b, 0); backward dY where that output is > 0, into
+ * both inputs (same shapes: one pass; broadcast: dY masked in place, then the usual rule). */
+static void test_add_relu(void **state)
+{
+    const float a[] = {1, -2, 3, -4, 0.5f, -6}, b[] = {-1, 1, -3.5f, 5, 0.25f, 2};
+    float gy[] = {1, 2, 3, 4, 5, 6}, ga[6] = {0}, gb[6] = {0};
+    struct call c = {.op = "Add", .opset = 14, .relu = true, .gy = gy, .gin = {ga, gb}};
+    set_in(&c, 0, SHAPE(2, 3), a);
+    set_in(&c, 1, SHAPE(2, 3), b);
+    assert_int_equal(run(&c), XAI_OK);
+    const float y[] = {0, 0, 0, 1, 0.75f, 0}, g[] = {0, 0, 0, 4, 5, 0};
+    expect(&c, y, 6, 0);
+    for (int i = 0; i < 6; i++) {
+        assert_float_equal(ga[i], g[i], 0);
+        assert_float_equal(gb[i], g[i], 0);
+    }
+    float gy2[] = {1, 2, 3, 4, 5, 6}, ga2[6] = {0}, gb2[3] = {0};
+    struct call d = {.op = "Add", .opset = 14, .relu = true, .gy = gy2, .gin = {ga2, gb2}};
+    set_in(&d, 0, SHAPE(2, 3), a);
+    set_in(&d, 1, SHAPE(3), b); /* a + (-1, 1, -3.5) per row: 0, -1, -0.5, -5, 1.5, -9.5 */
+    assert_int_equal(run(&d), XAI_OK);
+    const float y2[] = {0, 0, 0, 0, 1.5f, 0};
+    expect(&d, y2, 6, 0);
+    for (int i = 0; i < 6; i++) assert_float_equal(ga2[i], i == 4 ? 5 : 0, 0);
+    assert_float_equal(gb2[0], 0, 0);
+    assert_float_equal(gb2[1], 5, 0);
+    assert_float_equal(gb2[2], 0, 0);
 }
 
 static void test_div_backward(void **state)
@@ -586,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_mul_both_broadcast),
         cmocka_unit_test(test_div_row_broadcast),
         cmocka_unit_test(test_add_backward_reduces),
+        cmocka_unit_test(test_add_relu),
         cmocka_unit_test(test_div_backward),
         cmocka_unit_test(test_binary_refuses_int_constant),
         cmocka_unit_test(test_binary_shape_mismatch),
