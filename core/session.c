@@ -892,37 +892,13 @@ static xai_status prepare_grads(xai_session *s, const struct xai_grad_seed *seed
     return XAI_OK;
 }
 
-/* Zeroing by pieces on the session's threads (a pass zeroes about as many floats as all its
- * activations hold: one thread alone leaves the others idle that long). */
-#define ZERO_PIECE 65536
-
-struct zero_ctx {
-    float *g;
-    int64_t n;
-};
-
-static void zero_piece(void *ctx, int64_t i, int tid)
-{
-    const struct zero_ctx *c = ctx;
-    int64_t lo = i * ZERO_PIECE, hi = lo + ZERO_PIECE < c->n ? lo + ZERO_PIECE : c->n;
-    memset(c->g + lo, 0, sizeof(float) * (size_t)(hi - lo));
-}
-
-static void zero_grad(xai_session *s, int v)
-{
-    struct zero_ctx c = {s->grads[v].data, xai_shape_numel(&s->shapes[v])};
-    if (c.n <= ZERO_PIECE)
-        memset(c.g, 0, sizeof(float) * (size_t)c.n);
-    else
-        xai_par_for(s->par, (c.n + ZERO_PIECE - 1) / ZERO_PIECE, zero_piece, &c);
-}
-
 /* Zeroes the gradients node k's backward (at step t) writes first. */
 static void zero_new_grads(xai_session *s, const struct xai_node *n, int t)
 {
     for (int i = 0; t > s->m->n_nodes && i < n->n_in; i++) {
         int v = n->in[i];
-        if (wants_gin(s, n, i) && s->g_t0[v] == t) zero_grad(s, v);
+        if (wants_gin(s, n, i) && s->g_t0[v] == t)
+            memset(s->grads[v].data, 0, sizeof(float) * (size_t)xai_shape_numel(&s->shapes[v]));
     }
 }
 
