@@ -117,8 +117,8 @@ INLINE_KERNEL int64_t mask_count(const struct bwd_ctx *b, float *gy, const float
             __m512 v = _mm512_maskz_loadu_ps(tail, src + p0);
             __mmask16 nz = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_UQ) & tail;
             if (ms && nz) {
-                __mmask16 on =
-                    _mm512_mask_cmp_ps_mask(nz, _mm512_loadu_ps(ms + p0), zero, _CMP_GT_OQ);
+                __mmask16 on = _mm512_mask_cmp_ps_mask(nz, _mm512_maskz_loadu_ps(nz, ms + p0), zero,
+                                                       _CMP_GT_OQ);
                 if (on != nz) _mm512_mask_storeu_ps(src + p0, nz & ~on, zero);
                 nz = on;
             }
