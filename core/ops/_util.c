@@ -53,3 +53,19 @@ int64_t xai_par_piece(int64_t each)
 {
     return each >= XAI_PAR_ELEMS ? 1 : (XAI_PAR_ELEMS + each - 1) / (each > 0 ? each : 1);
 }
+
+static void mask_piece(void *ctx, int64_t lo, int64_t hi)
+{
+    const struct xai_op_run *r = ctx;
+    const float *y = r->out[0]->data;
+    float *g = r->gout[0]->data;
+    for (int64_t i = lo; i < hi; i++) {
+        float v = g[i]; /* read unconditionally, so that it vectorises */
+        g[i] = y[i] > 0.f ? v : 0.f;
+    }
+}
+
+void xai_op_mask_relu(const struct xai_op_run *r)
+{
+    xai_par_range(r->par, xai_shape_numel(&r->out[0]->shape), XAI_PAR_ELEMS, mask_piece, (void *)r);
+}

@@ -27,4 +27,8 @@ void xai_par_range(xai_par *par, int64_t n, int64_t piece, xai_range_fn fn, void
 /* Pieces of about XAI_PAR_ELEMS elements for items of `each` elements (at least one item). */
 int64_t xai_par_piece(int64_t each);
 
+/* Backward through a fused Relu (op.h: xai_op_run.relu) for ops that read dY plainly: masks
+ * gout[0] in place where out[0] (the Relu's output) is not > 0, on the run's threads. */
+void xai_op_mask_relu(const struct xai_op_run *r);
+
 #endif

@@ -44,41 +44,17 @@ static void relu_piece(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-static bool same_shape(const struct xai_shape *a, const struct xai_shape *b)
-{
-    if (a->ndim != b->ndim) return false;
-    for (int i = 0; i < a->ndim; i++)
-        if (a->d[i] != b->d[i]) return false;
-    return true;
-}
-
-static void mask_piece(void *ctx, int64_t lo, int64_t hi)
-{
-    const struct xai_op_run *r = ctx;
-    const float *y = r->out[0]->data;
-    float *g = r->gout[0]->data;
-    for (int64_t i = lo; i < hi; i++) {
-        float v = g[i];
-        g[i] = y[i] > 0.f ? v : 0.f;
-    }
-}
-
 static void backward(const struct xai_op_run *r)
 {
     if (!r->gout[0]) return;
     const struct xai_shape *ys = &r->out[0]->shape;
-    int64_t n = xai_shape_numel(ys);
-    if (!r->relu) {
-        xai_binary_backward(r, &bin_rows);
-        return;
-    }
-    if (same_shape(&r->in[0]->shape, ys) && same_shape(&r->in[1]->shape, ys)) {
+    if (r->relu && xai_shape_eq(&r->in[0]->shape, ys) && xai_shape_eq(&r->in[1]->shape, ys)) {
         struct relu_ctx c = {r->out[0]->data, r->gout[0]->data, r->gin[0] ? r->gin[0]->data : NULL,
                              r->gin[1] ? r->gin[1]->data : NULL};
-        xai_par_range(r->par, n, XAI_PAR_ELEMS, relu_piece, &c);
+        xai_par_range(r->par, xai_shape_numel(ys), XAI_PAR_ELEMS, relu_piece, &c);
         return;
     }
-    xai_par_range(r->par, n, XAI_PAR_ELEMS, mask_piece, (void *)r);
+    if (r->relu) xai_op_mask_relu(r);
     xai_binary_backward(r, &bin_rows);
 }
 

@@ -450,24 +450,6 @@ static void forward(const struct xai_op_run *r)
     }
 }
 
-/* Backward through a fused Relu on the paths that read dY directly: mask it in place first
- * (op.h: its memory is ours to overwrite then). */
-static void mask_piece(void *ctx, int64_t lo, int64_t hi)
-{
-    const struct xai_op_run *r = ctx;
-    const float *y = r->out[0]->data;
-    float *g = r->gout[0]->data;
-    for (int64_t i = lo; i < hi; i++) {
-        float v = g[i]; /* read unconditionally, so that it vectorises */
-        g[i] = y[i] > 0.f ? v : 0.f;
-    }
-}
-
-static void mask_relu(const struct xai_op_run *r)
-{
-    xai_par_range(r->par, xai_shape_numel(&r->out[0]->shape), XAI_PAR_ELEMS, mask_piece, (void *)r);
-}
-
 static void backward(const struct xai_op_run *r)
 {
     const struct conv_p *p = r->p;
@@ -487,7 +469,7 @@ static void backward(const struct xai_op_run *r)
                                  r->gin[0]->data);
         return;
     }
-    if (r->relu) mask_relu(r);
+    if (r->relu) xai_op_mask_relu(r); /* the paths below read dY plainly */
     struct dw_ctx c = {p, &g, r};
     if (path == PATH_DEPTHWISE)
         xai_par_for(r->par, n * p->a.group, dw_backward_plane, &c);
