@@ -225,8 +225,10 @@ static bool sweep_one(struct srv_conns *cs, struct srv_conn *c, double now, shor
         return true;
     }
     /* A head or body whose client has left, all it sent already read: it can never complete.
-     * (libmicrohttpd may not notice when the end arrived with the last bytes.) */
-    if (left(revents) && !unread(c->fd)) {
+     * (libmicrohttpd may not notice when the end arrived with the last bytes.) Not an answer
+     * being sent: its client may close as soon as it has read the last byte, before
+     * libmicrohttpd reports the request complete; a client leaving mid-answer fails the send. */
+    if (c->phase != SRV_PHASE_SEND && left(revents) && !unread(c->fd)) {
         c->gone = true;
         cut(c);
         return true;

@@ -3,8 +3,9 @@
  * phase HEAD, BODY or SEND is shut down once past the limit (the peer reads end of file), once
  * only, and counted; a connection in phase JOB is never timed but is marked gone when its peer
  * closes, and a job then does not start; a head or body whose peer left with nothing unread is
- * marked gone (but not one with bytes still to read); phases restart the clock; the sweeper
- * thread does the same on its own (also run under ThreadSanitizer).
+ * marked gone (but not one with bytes still to read, nor one sending an answer whose client closed
+ * after reading it); phases restart the clock; the sweeper thread does the same on its own (also
+ * run under ThreadSanitizer).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -141,24 +142,31 @@ static void test_head_or_body_left_unfinished(void **state)
     struct srv_conns *cs;
     struct xai_err err = {{0}};
     assert_int_equal(srv_conns_start(60.0, false, &cs, &err), XAI_OK);
-    int a[2], b[2];
+    int a[2], b[2], d[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, d), 0);
     struct srv_conn *read_all = srv_conn_open(cs, a[0]);
     struct srv_conn *unread = srv_conn_open(cs, b[0]);
+    struct srv_conn *answered = srv_conn_open(cs, d[0]);
     srv_conn_phase(cs, read_all, SRV_PHASE_BODY);
+    srv_conn_phase(cs, answered, SRV_PHASE_SEND);
     assert_int_equal(send(b[1], "GET / HTTP/1.0\r\n\r\n", 18, 0), 18);
     close(a[1]); /* left mid-body, everything it sent already read */
     close(b[1]); /* a request and then the end: the server has yet to read it */
+    close(d[1]); /* read its answer and closed, before the request was reported complete */
     assert_int_equal(srv_conns_sweep(cs, xai_monotonic_s()), 1);
     assert_true(srv_conn_gone(cs, read_all));
     assert_false(srv_conn_swept(cs, read_all));
     assert_false(srv_conn_gone(cs, unread));
-    assert_int_equal(srv_conns_cut(cs), 0); /* not a timeout */
+    assert_false(srv_conn_gone(cs, answered)); /* its request is logged with its status */
+    assert_int_equal(srv_conns_cut(cs), 0);    /* not a timeout */
     srv_conn_close(cs, read_all);
     srv_conn_close(cs, unread);
+    srv_conn_close(cs, answered);
     close(a[0]);
     close(b[0]);
+    close(d[0]);
     srv_conns_stop(cs);
 }
 
