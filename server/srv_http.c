@@ -396,8 +396,6 @@ static int final_status(const struct srv_req *r, enum MHD_RequestTerminationCode
                   toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ||
                   toe == MHD_REQUEST_TERMINATED_READ_ERROR;
     if (r->cut_off || timeout) return 408; /* head, body or answer past --read-timeout */
-    if (r->status && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        return r->status; /* all sent, even if the client closed at once after */
     if (r->client_gone || srv_conn_gone(r->srv->conns, r->sc))
         return 499; /* left mid-head, mid-body, or while the job waited or ran */
     if (!r->started && toe == MHD_REQUEST_TERMINATED_WITH_ERROR)
