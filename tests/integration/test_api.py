@@ -7,11 +7,11 @@ import json
 import os
 import re
 import tempfile
-import time
 import unittest
 
 from xaidtest import (MODEL, MODELS, Server, check_map, contract, curl, decode_class_map,
-                      decode_raw, example, main, method_table, percentile, request_args)
+                      decode_raw, example, main, method_table, percentile, request_args,
+                      wait_for)
 
 EXPLAIN = "/v1/models/{model}/explain"
 PREDICT = "/v1/models/{model}/predict"
@@ -106,17 +106,16 @@ class Operations(unittest.TestCase):
                        and (method is None or l.get("method") == method))
 
         # A request is counted when libmicrohttpd reports it complete, after its last byte has
-        # gone out: the client can read /metrics first (seen under the sanitizers). Wait up to
-        # 5 s for the counts to land, then check them.
-        deadline = time.monotonic() + 5
-        while True:
-            after = parse_metrics(get("/metrics").body.decode())
-            if (count(after, route, "200", "gradcam") - count(before, route, "200", "gradcam") >= 2
-                    and count(after, proute, "200") - count(before, proute, "200") >= 1
-                    or time.monotonic() > deadline):
-                break
-            time.sleep(0.05)
+        # gone out: the client can read /metrics first (seen under the sanitizers).
+        scraped = {}
 
+        def counted():
+            m = scraped["after"] = parse_metrics(get("/metrics").body.decode())
+            return (count(m, route, "200", "gradcam") - count(before, route, "200", "gradcam") >= 2
+                    and count(m, proute, "200") - count(before, proute, "200") >= 1)
+
+        wait_for(counted, 5, "the three requests' counts in /metrics")
+        after = scraped["after"]
         self.assertGreaterEqual(count(after, route, "200", "gradcam") -
                                 count(before, route, "200", "gradcam"), 2)
         self.assertGreaterEqual(count(after, proute, "200") - count(before, proute, "200"), 1)
