@@ -15,6 +15,7 @@
  * results do not depend on the thread count. The backward stays with im2col (_conv_gemm.c).
  */
 #include "_conv_paths.h"
+#include "_vec.h"
 
 #define MB 8           /* output channels per tile */
 #define XV 3           /* vectors of 16 output pixels per tile */
@@ -84,8 +85,7 @@ INLINE_KERNEL void tile(int mb, int xv, const struct row_ctx *r, const float *q,
     const float *w = r->j->w + m0 * ws;
     __mmask16 mk[XV];
     for (int v = 0; v < XV; v++) {
-        int64_t left = g->ow - x0 - 16 * v;
-        mk[v] = left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        mk[v] = xai_lanes16(g->ow - x0 - 16 * v);
     }
     __m512 acc[MB][XV];
 #pragma GCC unroll 8

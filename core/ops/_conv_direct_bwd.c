@@ -20,6 +20,7 @@
  * odd ones, so every element of dX gets its additions in one order whatever the thread count.
  */
 #include "_conv_paths.h"
+#include "_vec.h"
 
 #include <string.h>
 
@@ -108,8 +109,7 @@ INLINE_KERNEL int64_t mask_count(const struct bwd_ctx *b, float *gy, const float
         float *src = gy + mi * ohw + oy0 * g->ow;
         const float *ms = mask ? mask + mi * ohw + oy0 * g->ow : NULL;
         for (int64_t p0 = 0; p0 < np; p0 += 16) {
-            int64_t left = np - p0;
-            __mmask16 tail = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+            __mmask16 tail = xai_lanes16(np - p0);
             if (mi + 1 < m) {
                 _mm_prefetch((const char *)(src + ohw + p0), _MM_HINT_T0);
                 if (ms) _mm_prefetch((const char *)(ms + ohw + p0), _MM_HINT_T0);
@@ -140,8 +140,7 @@ INLINE_KERNEL void build_lists(const struct bwd_ctx *b, const float *gy, int64_t
     for (int64_t mi = 0; mi < m; mi++) {
         const float *src = gy + mi * ohw + oy0 * g->ow;
         for (int64_t p0 = 0; p0 < np; p0 += 16) {
-            int64_t left = np - p0;
-            __mmask16 tail = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+            __mmask16 tail = xai_lanes16(np - p0);
             __m512 v = _mm512_maskz_loadu_ps(tail, src + p0);
             unsigned nz = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
             if (!nz) continue;

@@ -2,6 +2,7 @@
  * target only; xai_pgemm_on() tells whether the CPU runs them. Elsewhere (other compilers or
  * architectures) the module reports itself off and callers keep OpenBLAS. */
 #include "_pgemm.h"
+#include "_vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -100,8 +101,7 @@ static KERNEL void store_row(const struct mm_ctx *x, const float *acc, int64_t r
     const __m512i idx =
         _mm512_set_epi32(240, 224, 208, 192, 176, 160, 144, 128, 112, 96, 80, 64, 48, 32, 16, 0);
     for (int64_t j = 0; j < n; j += 16) {
-        int64_t left = n - j;
-        __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        __mmask16 mk = xai_lanes16(n - j);
         __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, acc + j * PANEL + r, 4);
         if (x->add) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, cr + j));
         if (x->relu) v = _mm512_max_ps(v, _mm512_setzero_ps());

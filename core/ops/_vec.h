@@ -1,7 +1,8 @@
 /*
  * _vec.h - small loops over float vectors written so that compilers vectorise them at -O2
  * (GCC 12's default cost model there only vectorises loops whose trip count is a known
- * multiple of the vector width, hence the fixed inner loops of 8).
+ * multiple of the vector width, hence the fixed inner loops of 8); and the lane masks of the
+ * kernels written in AVX-512 intrinsics.
  */
 #ifndef XAI_OPS_VEC_H
 #define XAI_OPS_VEC_H
@@ -60,6 +61,13 @@ static inline void xai_vec_affine_relu(int64_t n, float a, float b, const float 
 static inline void xai_vec_fill(int64_t n, float v, float *y)
 {
     for (int64_t k = 0; k < n; k++) y[k] = v;
+}
+
+/* For the kernels written in AVX-512 intrinsics: the __mmask16 of a vector's first n lanes
+ * (none for n <= 0, all 16 for n >= 16), for a row's last, partial vector. */
+static inline uint16_t xai_lanes16(int64_t n)
+{
+    return n >= 16 ? 0xffff : n <= 0 ? 0 : (uint16_t)((1u << n) - 1);
 }
 
 #endif

@@ -9,6 +9,7 @@
 #include "_pgemm.h"
 #include "_pool.h"
 #include "_util.h"
+#include "_vec.h"
 
 static xai_status init(const struct xai_node_def *nd, void **params, struct xai_err *err)
 {
@@ -102,13 +103,9 @@ static inline __attribute__((always_inline, target("avx512f"))) __m512
 tap_line(const float *x, int64_t off, int64_t s, int n)
 {
     int need = (n - 1) * (int)s + 1;
-    __mmask16 m0 = need >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << need) - 1);
-    __m512 a = _mm512_maskz_loadu_ps(m0, x + off);
+    __m512 a = _mm512_maskz_loadu_ps(xai_lanes16(need), x + off);
     if (s == 1) return a;
-    __mmask16 m1 = need <= 16   ? 0
-                   : need >= 32 ? (__mmask16)0xffff
-                                : (__mmask16)((1u << (need - 16)) - 1);
-    __m512 b = _mm512_maskz_loadu_ps(m1, x + off + 16);
+    __m512 b = _mm512_maskz_loadu_ps(xai_lanes16(need - 16), x + off + 16);
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     return _mm512_permutex2var_ps(a, even, b);
@@ -147,7 +144,7 @@ static __attribute__((target("avx512f"))) void max16(const float *x, int64_t w, 
     for (int64_t i = y0; i < y1; i++)
         for (int64_t j = i == y0 ? 1 : 0; j < kw; j++)
             bv = _mm512_max_ps(tap_line(x, (int32_t)((i - y0) * w + j) + base, s, n), bv);
-    _mm512_mask_storeu_ps(y, n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1), bv);
+    _mm512_mask_storeu_ps(y, xai_lanes16(n), bv);
 }
 
 #else
